@@ -1,0 +1,77 @@
+// PMD threads: poll rx queues in bursts of 32, bridge, flush per-port tx batches.
+//
+// One PmdWorker per PMD lcore. Each iteration: load the current Snapshot, poll
+// every rx queue of its plan, run the L2 bridge on each burst, flush the tx
+// batches it filled, report an RCU quiescent state. In adaptive idle mode a
+// PMD that found nothing for kEmptyPollsBeforeSleep iterations sleeps, doubling
+// the sleep up to kMaxSleepUs and going back to full polling on the first
+// packet; it is RCU-offline while asleep so the control plane never waits for it.
+//
+// Counters (per PMD, summed by the control thread): per port and queue rx/tx
+// packets and bytes; drops by reason: tx_full (the port did not take a packet),
+// spoofed (source MAC not in allowed_macs), vlan (tag not allowed on the port),
+// malformed (runt frame, truncated tag, multicast source), no_buffer (no mbuf
+// to copy a flooded frame); busy and idle TSC cycles.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "config.hpp"
+#include "datapath.hpp"
+#include "mac_table.hpp"
+
+namespace nfv::sw {
+
+struct PmdContext {
+  uint16_t index = 0;  // PMD number: RCU thread id, tx queue selector
+  const std::atomic<const Snapshot*>* snapshot = nullptr;
+  rte_rcu_qsbr* qsbr = nullptr;
+  MacTable* macs = nullptr;
+  const std::atomic<uint32_t>* now_s = nullptr;  // coarse clock kept by the control thread
+  rte_mempool* pool = nullptr;                   // for copies of flooded frames
+  PmdCounters* counters = nullptr;
+  IdleMode idle = IdleMode::adaptive;
+  const std::atomic<bool>* stop = nullptr;
+};
+
+class PmdWorker final {
+ public:
+  static constexpr uint32_t kEmptyPollsBeforeSleep = 1024;
+  static constexpr uint32_t kMaxSleepUs = 250;
+
+  explicit PmdWorker(const PmdContext& ctx) : ctx_(ctx) {}
+  void run() noexcept;
+
+  // For rte_eal_remote_launch: arg is a PmdWorker*.
+  static int lcore_main(void* arg) noexcept;
+
+ private:
+  struct TxBatch {
+    uint16_t n = 0;
+    rte_mbuf* pkts[kBurst];
+  };
+  struct FrameVlan;
+
+  uint16_t poll_queue(const Snapshot& snap, RxQueueRef rxq) noexcept;
+  void bridge(const Snapshot& snap, const PortRuntime& in, rte_mbuf* m) noexcept;
+  void flood(const Snapshot& snap, const PortRuntime& in, rte_mbuf* m, const FrameVlan& f) noexcept;
+  // Queues m for `out`, rewriting its VLAN tag as the port wants; m must not be shared.
+  void emit(const Snapshot& snap, const PortRuntime& out, rte_mbuf* m, const FrameVlan& f) noexcept;
+  void enqueue(const Snapshot& snap, uint16_t slot, rte_mbuf* m) noexcept;
+  void flush(const Snapshot& snap, uint16_t slot) noexcept;
+  void flush_all(const Snapshot& snap) noexcept;
+  void drop(uint16_t slot, DropReason why, rte_mbuf* m) noexcept;
+
+  PmdContext ctx_;
+  TxBatch tx_[kMaxPorts];
+  uint16_t dirty_[kMaxPorts];        // slots with queued packets, in order
+  bool dirty_mark_[kMaxPorts] = {};  // slot is in dirty_
+  uint16_t ndirty_ = 0;
+  uint32_t now_s_ = 0;
+};
+
+}  // namespace nfv::sw
