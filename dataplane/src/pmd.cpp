@@ -172,10 +172,20 @@ void PmdWorker::bridge(const Snapshot& snap, const PortRuntime& in, rte_mbuf* m)
           in.allowed_macs.begin() + in.n_allowed)
     return drop(in.slot, kDropSpoofed, m);
 
-  ctx_.macs->learn(src, f.vid, in.slot, now_s_);
+  // Frames of one burst mostly share addresses: learn and look up once per run of them.
+  if (src != burst_.src || f.vid != burst_.src_vid) {
+    ctx_.macs->learn(src, f.vid, in.slot, now_s_);
+    burst_.src = src;
+    burst_.src_vid = f.vid;
+  }
 
   if (!(dst & kMulticastBit)) {
-    const uint16_t out = ctx_.macs->lookup(dst, f.vid);
+    if (dst != burst_.dst || f.vid != burst_.dst_vid) {
+      burst_.dst = dst;
+      burst_.dst_vid = f.vid;
+      burst_.out = ctx_.macs->lookup(dst, f.vid);
+    }
+    const uint16_t out = burst_.out;
     if (out < kMaxPorts && snap.present[out]) {
       if (out == in.slot) {
         rte_pktmbuf_free(m);  // the destination is behind the port it came from
@@ -200,6 +210,7 @@ uint16_t PmdWorker::poll_queue(const Snapshot& snap, RxQueueRef rxq) noexcept {
   QueueCounters& qc = ctx_.counters->ports[rxq.slot].queues[rxq.queue];
   qc.rx_packets.add(n);
   qc.rx_bytes.add(bytes);
+  burst_ = BurstCache{};
   for (uint16_t i = 0; i < n; ++i) bridge(snap, in, pkts[i]);
   return n;
 }

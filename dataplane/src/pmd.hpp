@@ -66,7 +66,17 @@ class PmdWorker final {
   void flush_all(const Snapshot& snap) noexcept;
   void drop(uint16_t slot, DropReason why, rte_mbuf* m) noexcept;
 
+  // The last source learnt and destination looked up in the current burst.
+  struct BurstCache {
+    uint64_t src = ~uint64_t{0};
+    uint64_t dst = ~uint64_t{0};
+    uint16_t src_vid = 0;
+    uint16_t dst_vid = 0;
+    uint16_t out = MacTable::kNoPort;
+  };
+
   PmdContext ctx_;
+  BurstCache burst_;
   TxBatch tx_[kMaxPorts];
   uint16_t dirty_[kMaxPorts];        // slots with queued packets, in order
   bool dirty_mark_[kMaxPorts] = {};  // slot is in dirty_
