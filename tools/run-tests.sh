@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs the whole test suite on an already built tree (tools/dev test builds first):
 #   1. unit tests (doctest) in build/
-#   2. the same unit tests under ASan+UBSan in build-asan/
+#   2. the same unit tests under ASan+UBSan in build-asan/, then its libFuzzer targets
 #   3. integration tests (pytest) against real peers (dpdk-testpmd, ...)
 # and ends with one line "N passed, N failed, N skipped".
 set -uo pipefail
@@ -12,14 +12,12 @@ trap 'rm -rf "$results"' EXIT
 status=0
 
 echo "== unit tests"
-meson test -C build --suite unit --print-errorlogs --num-processes 2 || status=1
+meson test -C build --suite unit --logbase unit --print-errorlogs --num-processes 2 || status=1
 echo "== unit tests under ASan/UBSan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --suite unit --print-errorlogs --num-processes 2 || status=1
-if [ -d build/tests/fuzz ]; then
-  echo "== fuzzers (bounded)"
-  meson test -C build --suite fuzz --print-errorlogs --num-processes 1 || status=1
-fi
+  meson test -C build-asan --suite unit --logbase unit --print-errorlogs --num-processes 2 || status=1
+echo "== fuzzers (20 s each, ASan+UBSan)"
+meson test -C build-asan --suite fuzz --logbase fuzz --print-errorlogs --num-processes 1 --no-rebuild || status=1
 echo "== integration tests"
 NFV_BUILD_DIR="$top/build" /usr/bin/python3 -m pytest tests/integration -v -p no:cacheprovider \
   --junitxml="$results/integration.xml" || status=1
@@ -27,7 +25,7 @@ NFV_BUILD_DIR="$top/build" /usr/bin/python3 -m pytest tests/integration -v -p no
 /usr/bin/python3 - "$results/integration.xml" <<'PY'
 import json, sys, xml.etree.ElementTree as ET
 passed = failed = skipped = 0
-for log in ("build/meson-logs/testlog.json", "build-asan/meson-logs/testlog.json"):
+for log in ("build/meson-logs/unit.json", "build-asan/meson-logs/unit.json", "build-asan/meson-logs/fuzz.json"):
     try:
         for line in open(log):
             r = json.loads(line)["result"]

@@ -22,6 +22,8 @@
 
 namespace nfv::sw {
 
+struct VhostPortState;
+
 inline constexpr uint16_t kMaxPorts = 32;    // RTE_MAX_ETHPORTS in Debian's DPDK build
 inline constexpr uint16_t kMaxQueues = 8;
 inline constexpr uint16_t kMaxPmds = 16;
@@ -67,6 +69,7 @@ struct PortRuntime {
   // locks (chosen at build time; a PMD with a queue of its own never locks).
   std::array<rte_spinlock_t, kMaxPmds>* tx_locks = nullptr;
   const std::atomic<bool>* link_up = nullptr;  // owned by the Switch, per slot
+  VhostPortState* vhost = nullptr;             // vhost-user port (else an ethdev)
 };
 
 struct RxQueueRef {

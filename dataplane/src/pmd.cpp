@@ -1,10 +1,13 @@
 #include "pmd.hpp"
 
+#include "vhost_port.hpp"
+
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_prefetch.h>
+#include <rte_vhost.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -64,6 +67,23 @@ void PmdWorker::enqueue(const Snapshot& snap, uint16_t slot, rte_mbuf* m) noexce
   if (b.n == kBurst) flush(snap, slot);
 }
 
+uint16_t PmdWorker::transmit(const PortRuntime& out, uint16_t q, rte_mbuf** pkts, uint16_t n) noexcept {
+  if (!out.vhost) return rte_eth_tx_burst(out.dpdk_port, q, pkts, n);
+  // vhost-user: the library copies into the guest's buffers; the mbufs stay ours.
+  const int vid = out.vhost->vid.load(std::memory_order_acquire);
+  if (vid < 0) return 0;
+  const uint16_t cap = out.vhost->burst[q].load(std::memory_order_relaxed);
+  uint16_t sent = 0;
+  while (sent < n && cap != 0) {
+    const uint16_t chunk = std::min<uint16_t>(cap, n - sent);
+    const uint16_t k = rte_vhost_enqueue_burst(vid, static_cast<uint16_t>(2 * q), pkts + sent, chunk);
+    sent += k;
+    if (k < chunk) break;  // the guest has no more buffers
+  }
+  rte_pktmbuf_free_bulk(pkts, sent);
+  return sent;
+}
+
 void PmdWorker::flush(const Snapshot& snap, uint16_t slot) noexcept {
   TxBatch& b = tx_[slot];
   if (b.n == 0) return;
@@ -76,10 +96,10 @@ void PmdWorker::flush(const Snapshot& snap, uint16_t slot) noexcept {
   if (out.tx_locks) {
     rte_spinlock_t& lock = (*out.tx_locks)[q];
     rte_spinlock_lock(&lock);
-    sent = rte_eth_tx_burst(out.dpdk_port, q, b.pkts, b.n);
+    sent = transmit(out, q, b.pkts, b.n);
     rte_spinlock_unlock(&lock);
   } else {
-    sent = rte_eth_tx_burst(out.dpdk_port, q, b.pkts, b.n);
+    sent = transmit(out, q, b.pkts, b.n);
   }
   uint64_t bytes = 0;
   for (uint16_t i = 0; i < sent; ++i) bytes += len[i];
@@ -200,7 +220,17 @@ void PmdWorker::bridge(const Snapshot& snap, const PortRuntime& in, rte_mbuf* m)
 uint16_t PmdWorker::poll_queue(const Snapshot& snap, RxQueueRef rxq) noexcept {
   const PortRuntime& in = snap.ports[rxq.slot];
   rte_mbuf* pkts[kBurst];
-  const uint16_t n = rte_eth_rx_burst(in.dpdk_port, rxq.queue, pkts, kBurst);
+  uint16_t n;
+  if (in.vhost) {
+    // acquire: pairs with the release store of the vid after the ring sizes were read.
+    const int vid = in.vhost->vid.load(std::memory_order_acquire);
+    if (vid < 0) return 0;
+    // Never ask for more than the ring holds (see vhost_port.hpp).
+    const uint16_t cap = in.vhost->burst[rxq.queue].load(std::memory_order_relaxed);
+    n = rte_vhost_dequeue_burst(vid, static_cast<uint16_t>(2 * rxq.queue + 1), ctx_.pool, pkts, cap);
+  } else {
+    n = rte_eth_rx_burst(in.dpdk_port, rxq.queue, pkts, kBurst);
+  }
   if (n == 0) return 0;
   uint64_t bytes = 0;
   for (uint16_t i = 0; i < n; ++i) {

@@ -63,6 +63,8 @@ class PmdWorker final {
   void emit(const Snapshot& snap, const PortRuntime& out, rte_mbuf* m, const FrameVlan& f) noexcept;
   void enqueue(const Snapshot& snap, uint16_t slot, rte_mbuf* m) noexcept;
   void flush(const Snapshot& snap, uint16_t slot) noexcept;
+  // Sends up to n packets on tx queue q of `out`; returns how many it took (and freed).
+  uint16_t transmit(const PortRuntime& out, uint16_t q, rte_mbuf** pkts, uint16_t n) noexcept;
   void flush_all(const Snapshot& snap) noexcept;
   void drop(uint16_t slot, DropReason why, rte_mbuf* m) noexcept;
 

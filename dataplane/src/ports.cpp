@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <filesystem>
 
 namespace nfv::sw {
 
@@ -16,12 +15,6 @@ namespace {
 
 constexpr uint16_t kRxDesc = 1024;
 constexpr uint16_t kTxDesc = 1024;
-
-std::string vhost_devargs(const PortConfig& cfg, std::string& name) {
-  name = "net_vhost_" + cfg.name;
-  return fmt::format("{},iface={},queues={},client={}", name, cfg.path, cfg.queues,
-                     cfg.mode == VhostMode::client ? 1 : 0);
-}
 
 // The device name is what precedes the first ',' of the devargs.
 std::string devargs_name(const std::string& devargs) { return devargs.substr(0, devargs.find(',')); }
@@ -39,26 +32,17 @@ void remove_device(const std::string& name) {
 
 }  // namespace
 
-Result<DpdkPort> open_port(const PortConfig& cfg, rte_mempool* pool, uint16_t want_txq) {
+Result<DpdkPort> open_port(const PortConfig& cfg, rte_mempool* pool, uint16_t want_txq, VhostPortState* vhost) {
   DpdkPort port;
-  std::string devargs;
+  port.type = cfg.type;
   if (cfg.type == PortType::vhost_user) {
-    devargs = vhost_devargs(cfg, port.device_name);
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(cfg.path).parent_path(), ec);
-    if (cfg.mode == VhostMode::server) {
-      // A socket file left by a crashed process would make the bind fail.
-      struct stat st{};
-      if (::stat(cfg.path.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode))
-          return make_error(Errc::already_exists, fmt::format("{} exists and is not a socket", cfg.path));
-        ::unlink(cfg.path.c_str());
-      }
-    }
-  } else {
-    devargs = cfg.devargs;
-    port.device_name = devargs_name(cfg.devargs);
+    port.path = cfg.path;
+    port.nb_rxq = port.nb_txq = cfg.queues;
+    if (auto st = vhost_port_open(cfg, vhost); !st) return std::move(st).error();
+    return port;
   }
+  const std::string devargs = cfg.devargs;
+  port.device_name = devargs_name(cfg.devargs);
   uint16_t existing;
   if (rte_eth_dev_get_port_by_name(port.device_name.c_str(), &existing) == 0)
     return make_error(Errc::already_exists, fmt::format("device {} is already a port", port.device_name));
@@ -102,6 +86,7 @@ Result<DpdkPort> open_port(const PortConfig& cfg, rte_mempool* pool, uint16_t wa
 }
 
 void close_port(const DpdkPort& port) {
+  if (port.type == PortType::vhost_user) return vhost_port_close(port.path);
   if (int rc = rte_eth_dev_stop(port.port_id); rc != 0)
     spdlog::warn("port {}: stop failed: {}", port.device_name, rte_strerror(-rc));
   rte_eth_dev_close(port.port_id);

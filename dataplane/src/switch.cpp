@@ -43,6 +43,7 @@ Status Switch::start() {
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("nfv_qsbr", qsz, RTE_CACHE_LINE_SIZE));
   if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, pmd_count()) != 0)
     return make_error(Errc::resource, "cannot create the RCU state for the PMD threads");
+  vhost_ports_init(qsbr_);
 
   for (uint16_t i = 0; i < pmd_count(); ++i) counters_.push_back(std::make_unique<PmdCounters>());
 
@@ -93,6 +94,11 @@ void Switch::shutdown() {
   current_.reset();
 }
 
+bool Switch::port_link_up(uint16_t slot, const DpdkPort& dev) const {
+  if (dev.type == PortType::vhost_user) return vhost_state_[slot].vid.load() >= 0;
+  return link_state(dev.port_id).up;
+}
+
 std::optional<uint16_t> Switch::find_port(const std::string& name) const {
   for (uint16_t s = 0; s < kMaxPorts; ++s)
     if (ports_[s] && ports_[s]->cfg.name == name) return s;
@@ -115,6 +121,7 @@ void Switch::publish() {
     // Fewer tx queues than PMDs: PMDs share them, under a lock chosen here once.
     rt.tx_locks = p.dev.nb_txq < pmd_count() ? &tx_locks_[s] : nullptr;
     rt.link_up = &link_up_[s];
+    rt.vhost = p.cfg.type == PortType::vhost_user ? const_cast<VhostPortState*>(&vhost_state_[s]) : nullptr;
     snap->present[s] = true;
     snap->active_slots.push_back(s);
     for (uint16_t q = 0; q < p.dev.nb_rxq; ++q) rxqs.push_back({s, q});
@@ -143,15 +150,15 @@ Result<Json> Switch::add_port(const PortConfig& cfg) {
     }
   if (slot == kMaxPorts) return make_error(Errc::resource, fmt::format("at most {} ports", kMaxPorts));
 
-  auto dev = open_port(cfg, pool_, pmd_count());
+  auto dev = open_port(cfg, pool_, pmd_count(), &vhost_state_[slot]);
   if (!dev) return std::move(dev).error();
   // No PMD writes this slot's counters now: start them from zero.
   for (auto& c : counters_) {
     for (auto& q : c->ports[slot].queues) q.rx_packets.reset(), q.rx_bytes.reset(), q.tx_packets.reset(), q.tx_bytes.reset();
     for (auto& d : c->ports[slot].drops) d.reset();
   }
-  rte_eth_stats_reset(dev->port_id);
-  link_up_[slot].store(link_state(dev->port_id).up);
+  if (cfg.type == PortType::ethdev) rte_eth_stats_reset(dev->port_id);
+  link_up_[slot].store(port_link_up(slot, *dev));
   ports_[slot] = PortState{cfg, *dev};
   publish();
   spdlog::info("port {}: added ({} {}, {} rx / {} tx queues)", cfg.name, to_string(cfg.type),
@@ -178,7 +185,7 @@ void Switch::tick() {
   now_s_.store(now_s, std::memory_order_relaxed);
   for (uint16_t s = 0; s < kMaxPorts; ++s) {
     if (!ports_[s]) continue;
-    const bool up_now = link_state(ports_[s]->dev.port_id).up;
+    const bool up_now = port_link_up(s, ports_[s]->dev);
     if (link_up_[s].exchange(up_now) != up_now)
       spdlog::info("port {}: link {}", ports_[s]->cfg.name, up_now ? "up" : "down");
   }
@@ -192,7 +199,13 @@ Json Switch::port_json(uint16_t slot) const {
   const PortState& p = *ports_[slot];
   Json j = port_config_to_json(p.cfg);
   j["link"] = link_up_[slot].load() ? "up" : "down";
-  j["dpdk_port"] = p.dev.port_id;
+  if (p.cfg.type == PortType::ethdev) {
+    j["dpdk_port"] = p.dev.port_id;
+  } else {
+    j["dpdk_port"] = nullptr;
+    j["connections"] = vhost_state_[slot].connections.load();
+    j["refused_connections"] = vhost_state_[slot].refused.load();
+  }
   return j;
 }
 
@@ -216,7 +229,8 @@ Json Switch::port_stats_json(uint16_t slot) const {
     for (size_t r = 0; r < kDropReasons; ++r) drops[r] += pc->ports[slot].drops[r].get();
   // Buffers the device could not get on receive are DPDK's own count.
   rte_eth_stats es{};
-  if (rte_eth_stats_get(p.dev.port_id, &es) == 0) drops[kDropNoBuffer] += es.rx_nombuf + es.imissed;
+  if (p.cfg.type == PortType::ethdev && rte_eth_stats_get(p.dev.port_id, &es) == 0)
+    drops[kDropNoBuffer] += es.rx_nombuf + es.imissed;
   Json dj = Json::object();
   for (size_t r = 0; r < kDropReasons; ++r) dj[kDropNames[r]] = drops[r];
   return {{"name", p.cfg.name}, {"rx_packets", rxp}, {"rx_bytes", rxb}, {"tx_packets", txp},

@@ -54,6 +54,7 @@ class Switch {
   };
 
   std::optional<uint16_t> find_port(const std::string& name) const;
+  bool port_link_up(uint16_t slot, const DpdkPort& dev) const;
   // Builds a Snapshot of ports_, publishes it and waits until no PMD uses the old one.
   void publish();
   uint16_t pmd_count() const noexcept { return static_cast<uint16_t>(plan_.pmd_cpus.size()); }
@@ -71,6 +72,7 @@ class Switch {
 
   std::array<std::optional<PortState>, kMaxPorts> ports_;
   std::array<std::atomic<bool>, kMaxPorts> link_up_{};
+  std::array<VhostPortState, kMaxPorts> vhost_state_{};
   std::array<std::array<rte_spinlock_t, kMaxPmds>, kMaxPorts> tx_locks_{};
 
   rte_mempool* pool_ = nullptr;

@@ -154,6 +154,23 @@ TEST_CASE("peers that hang up mid-request or send garbage do not hurt the server
     CHECK(error_code(*answer) == -32700);
   }
   {
+    RawConnection deep(s.path());  // valid JSON, but deep enough to overflow recursive code
+    const std::string nested = std::string(300000, '[') + std::string(300000, ']');
+    REQUIRE(deep.send("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":" + nested +
+                      "}\n" + nested + "\n"));
+    for (int i = 0; i < 2; ++i) {
+      auto answer = deep.read_json();
+      REQUIRE(answer.has_value());
+      CHECK(error_code(*answer) == -32600);
+    }
+    // Brackets inside strings do not count.
+    REQUIRE(deep.send("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\",\"params\":[\"" +
+                      std::string(1000, '[') + "\\\"\"]}\n"));
+    auto answer = deep.read_json();
+    REQUIRE(answer.has_value());
+    CHECK((*answer)["result"] == "pong");
+  }
+  {
     RawConnection shut(s.path());  // half-close: the answer still arrives
     REQUIRE(shut.send("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}\n"));
     ::shutdown(shut.fd(), SHUT_WR);
@@ -172,7 +189,8 @@ TEST_CASE("peers that hang up mid-request or send garbage do not hurt the server
 TEST_CASE("a peer that never reads is dropped without blocking the others") {
   RunningServer s;
   REQUIRE(s.server);
-  s.server->add_method("big", [](const Json&) { return Json(std::string(512 * 1024, 'b')); });
+  s.server->add_method("big",
+                       [](const Json&) { return Json(std::string(size_t{512} * 1024, 'b')); });
   s.server->add_method("ping", [](const Json&) { return Json("pong"); });
   s.start();
 

@@ -29,7 +29,8 @@ struct EchoServer : RunningServer {
       for (const auto& v : params) total += v.get<int>();
       return Json(total);
     });
-    server->add_method("fail", [](const Json&) -> Json { throw std::runtime_error("disk on fire"); });
+    server->add_method("fail",
+                       [](const Json&) -> Json { throw std::runtime_error("disk on fire"); });
     server->add_method("fail_oddly", [](const Json&) -> Json { throw 42; });
     server->add_method("missing", [](const Json&) -> Json {
       throw RpcError(RpcError::kNotFound, "port vm9 not found; 'port list' shows the ports");
@@ -74,8 +75,8 @@ TEST_CASE("round trip: several calls on one connection") {
 
   auto methods = client.call("rpc.methods");
   REQUIRE(methods.ok());
-  CHECK(*methods == Json{"echo", "fail", "fail_oddly", "missing", "notified", "notify",
-                         "rpc.methods", "sum"});
+  CHECK(*methods ==
+        Json{"echo", "fail", "fail_oddly", "missing", "notified", "notify", "rpc.methods", "sum"});
 }
 
 TEST_CASE("re-registering a method replaces it") {
@@ -93,6 +94,7 @@ TEST_CASE("re-registering a method replaces it") {
 TEST_CASE("many clients at once") {
   EchoServer s;
   std::vector<JsonRpcClient> clients;
+  clients.reserve(20);
   for (int i = 0; i < 20; ++i) clients.push_back(connect_to(s));
   for (int round = 0; round < 3; ++round) {
     for (size_t i = 0; i < clients.size(); ++i) {
@@ -119,8 +121,7 @@ TEST_CASE("handler errors reach the client as Errc::protocol with the code") {
 
   auto app_error = client.call("missing");
   REQUIRE_FALSE(app_error.ok());
-  CHECK(app_error.error().message ==
-        "port vm9 not found; 'port list' shows the ports (code 1)");
+  CHECK(app_error.error().message == "port vm9 not found; 'port list' shows the ports (code 1)");
 
   auto thrown = client.call("fail");
   REQUIRE_FALSE(thrown.ok());
@@ -153,7 +154,7 @@ TEST_CASE("parse errors and invalid requests get standard error objects") {
   };
   const Case cases[] = {
       {"{not json", -32700, nullptr},
-      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\"", -32700, nullptr},  // truncated
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\"", -32700, nullptr},     // truncated
       {"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\"}]", -32600, nullptr},  // batch
       {"42", -32600, nullptr},
       {"\"echo\"", -32600, nullptr},
@@ -178,7 +179,8 @@ TEST_CASE("parse errors and invalid requests get standard error objects") {
   }
 
   // Blank lines and CRLF endings are tolerated; the connection still works.
-  REQUIRE(raw.send("\n  \r\n{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"echo\",\"params\":[1]}\r\n"));
+  REQUIRE(raw.send(
+      "\n  \r\n{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"echo\",\"params\":[1]}\r\n"));
   auto answer = raw.read_json();
   REQUIRE(answer.has_value());
   CHECK((*answer)["id"] == "last");
@@ -204,8 +206,9 @@ TEST_CASE("pipelined requests and requests split across writes") {
   EchoServer s;
   RawConnection raw(s.path());
   REQUIRE(raw.connected());
-  REQUIRE(raw.send("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"sum\",\"params\":[1]}\n"
-                   "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"sum\",\"params\":[2]}\n{\"jsonr"));
+  REQUIRE(
+      raw.send("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"sum\",\"params\":[1]}\n"
+               "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"sum\",\"params\":[2]}\n{\"jsonr"));
   auto first = raw.read_json();
   auto second = raw.read_json();
   REQUIRE(first.has_value());
@@ -247,9 +250,9 @@ TEST_CASE("a request over 1 MiB gets an error and the connection is closed") {
   }
   // Just under the limit is fine.
   JsonRpcClient client = connect_to(s);
-  auto large = client.call("echo", Json::array({std::string(1000 * 1000, 'z')}));
+  auto large = client.call("echo", Json::array({std::string(size_t{1000} * 1000, 'z')}));
   REQUIRE(large.ok());
-  CHECK((*large)[0].get_ref<const std::string&>().size() == 1000 * 1000);
+  CHECK((*large)[0].get_ref<const std::string&>().size() == size_t{1000} * 1000);
 }
 
 TEST_CASE("client call timeout, then the late answer is skipped") {
@@ -289,7 +292,8 @@ TEST_CASE("client errors: no socket, server gone, moved-from client") {
   REQUIRE(client.call("echo").ok());
   JsonRpcClient moved = std::move(client);
   REQUIRE(moved.call("echo").ok());
-  CHECK(client.call("echo").error().code == Errc::disconnected);  // NOLINT: use after move is the point
+  // NOLINTNEXTLINE(bugprone-use-after-move): a moved-from client must fail cleanly
+  CHECK(client.call("echo").error().code == Errc::disconnected);
 
   s.reset();  // server shut down: the connection is gone
   auto lost = moved.call("echo");

@@ -23,28 +23,31 @@ TEST_CASE("MacAddress parses colon and dash separated addresses") {
 TEST_CASE("MacAddress rejects malformed text") {
   const char* bad[] = {
       "",
-      "52:54:00:12:34",           // five groups
-      "52:54:00:12:34:56:78",     // seven groups
-      "52:54:00:12:34:5",         // short last group
-      "52:54:00:12:34:567",       // long last group
-      "5:54:00:12:34:567",        // right length, wrong grouping
-      "52:54:00:12:34:5g",        // not hex
-      "525400123456",             // no separators
-      "52.54.00.12.34.56",        // wrong separator
-      "52 54 00 12 34 56",        // spaces
-      " 52:54:00:12:34:56",       // leading space
-      "52:54:00:12:34:56 ",       // trailing space
-      "52:54:00:12:34:56\n",      // trailing newline
-      "0x52:54:00:12:34:5",       // prefix
-      "-52:54:00:12:34:5",        // sign
-      "52::54:00:12:34:56",       // empty group
+      "52:54:00:12:34",        // five groups
+      "52:54:00:12:34:56:78",  // seven groups
+      "52:54:00:12:34:5",      // short last group
+      "52:54:00:12:34:567",    // long last group
+      "5:54:00:12:34:567",     // right length, wrong grouping
+      "52:54:00:12:34:5g",     // not hex
+      "525400123456",          // no separators
+      "52.54.00.12.34.56",     // wrong separator
+      "52 54 00 12 34 56",     // spaces
+      " 52:54:00:12:34:56",    // leading space
+      "52:54:00:12:34:56 ",    // trailing space
+      "52:54:00:12:34:56\n",   // trailing newline
+      "0x52:54:00:12:34:5",    // prefix
+      "-52:54:00:12:34:5",     // sign
+      "52::54:00:12:34:56",    // empty group
   };
   for (const char* text : bad) {
     CAPTURE(text);
     CHECK_FALSE(MacAddress::parse(text).has_value());
   }
   // Embedded NUL: the length is right but the content is not.
-  CHECK_FALSE(MacAddress::parse(std::string_view("52:54:00:12:34\0""56", 17)).has_value());
+  CHECK_FALSE(MacAddress::parse(std::string_view("52:54:00:12:34\0"
+                                                 "56",
+                                                 17))
+                  .has_value());
 }
 
 TEST_CASE("MacAddress round trips through text, bytes and integers") {

@@ -153,6 +153,8 @@ class RawConnection {
 };
 
 // Answer helpers.
-inline int error_code(const control::Json& answer) { return answer.at("error").at("code").get<int>(); }
+inline int error_code(const control::Json& answer) {
+  return answer.at("error").at("code").get<int>();
+}
 
 }  // namespace nfv::test

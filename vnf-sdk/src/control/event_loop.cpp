@@ -14,6 +14,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -23,7 +24,6 @@
 #include <cerrno>
 #include <csignal>
 #include <map>
-#include <spdlog/spdlog.h>
 #include <string>
 #include <system_error>
 
@@ -179,8 +179,8 @@ EventLoop::TimerId EventLoop::add_timer(std::chrono::milliseconds period, Callba
   // A zero or negative period would make the loop spin; one millisecond is the floor.
   period = std::max(period, std::chrono::milliseconds(1));
   const TimerId id = impl_->next_timer_id++;
-  impl_->timers.emplace(id, Impl::Timer{period, Clock::now() + period,
-                                        std::make_shared<Callback>(std::move(fn))});
+  impl_->timers.emplace(
+      id, Impl::Timer{period, Clock::now() + period, std::make_shared<Callback>(std::move(fn))});
   return id;
 }
 

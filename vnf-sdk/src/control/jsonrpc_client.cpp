@@ -49,8 +49,8 @@ bool is_disconnect(int err) { return err == EPIPE || err == ECONNRESET || err ==
 
 Error transfer_error(const char* what, int err) {
   if (is_disconnect(err)) {
-    return make_error(Errc::disconnected, std::string("the server closed the connection (") +
-                                              what + ": " + errno_text(err) + ")");
+    return make_error(Errc::disconnected, std::string("the server closed the connection (") + what +
+                                              ": " + errno_text(err) + ")");
   }
   return make_error(Errc::io, std::string(what) + " failed: " + errno_text(err));
 }
@@ -62,8 +62,8 @@ std::optional<Result<Json>> interpret_answer(std::string_view line, uint64_t id)
     return Result<Json>(make_error(Errc::protocol, "the server's answer is not a JSON object"));
   }
   const auto id_it = answer.find("id");
-  const bool ours = id_it != answer.end() && id_it->is_number_unsigned() &&
-                    id_it->get<uint64_t>() == id;
+  const bool ours =
+      id_it != answer.end() && id_it->is_number_unsigned() && id_it->get<uint64_t>() == id;
   const bool unattributed = id_it == answer.end() || id_it->is_null();
   if (!ours && !(unattributed && answer.contains("error"))) return std::nullopt;
 
@@ -94,10 +94,9 @@ Result<JsonRpcClient> JsonRpcClient::connect(const std::string& path,
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof addr.sun_path) {
-    return make_error(Errc::invalid_argument, "socket path '" + path +
-                                                  "' is empty or longer than " +
-                                                  std::to_string(sizeof addr.sun_path - 1) +
-                                                  " bytes");
+    return make_error(Errc::invalid_argument,
+                      "socket path '" + path + "' is empty or longer than " +
+                          std::to_string(sizeof addr.sun_path - 1) + " bytes");
   }
   path.copy(addr.sun_path, path.size());
 
@@ -167,6 +166,10 @@ Result<Json> JsonRpcClient::call(const std::string& method, const Json& params) 
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       if (!wait_for(fd_, POLLOUT, deadline)) {
+        if (sent > 0) {  // half a request is on the wire: nothing sent later would parse
+          ::close(fd_);
+          fd_ = -1;
+        }
         return make_error(Errc::timeout, "timed out sending '" + method + "' to the server");
       }
       continue;

@@ -14,6 +14,7 @@
 //
 // The EventLoop must outlive the server.
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,7 +23,6 @@
 #include <cerrno>
 #include <map>
 #include <optional>
-#include <spdlog/spdlog.h>
 #include <system_error>
 
 #include "nfv/control/jsonrpc.hpp"
@@ -37,7 +37,8 @@ using namespace std::chrono_literals;
 constexpr size_t kMaxRequestBytes = size_t{1} << 20;
 constexpr size_t kMaxPendingOutput = size_t{4} << 20;
 constexpr size_t kMaxConnections = 128;
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
+constexpr int kMaxNesting = 64;  // arrays/objects; real requests use 3 or 4
 constexpr auto kFlushRetry = 10ms;
 constexpr auto kOutputStallLimit = 10s;
 constexpr auto kAcceptPause = 100ms;
@@ -62,11 +63,40 @@ Status make_parent_dirs(const std::string& path) {
   for (size_t at = 1; at <= dir.size(); ++at) {
     if (at != dir.size() && dir[at] != '/') continue;
     const std::string prefix = dir.substr(0, at);
-    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+    if (::mkdir(prefix.c_str(), 0755) == 0) {
+      ::chmod(prefix.c_str(), 0755);  // exactly 0755, whatever the umask
+    } else if (errno != EEXIST) {
       return make_error(Errc::io, "cannot create directory " + prefix + ": " + errno_text(errno));
     }
   }
   return {};
+}
+
+// True when `text` nests arrays/objects deeper than `limit`. Checked before
+// parsing: a hostile line of 500k '[' would otherwise reach recursive code
+// (dump(), handlers) and overflow the stack.
+bool nests_deeper_than(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char ch : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (ch == '\\') {
+        escaped = true;
+      } else if (ch == '"') {
+        in_string = false;
+      }
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == '[' || ch == '{') {
+      if (++depth > limit) return true;
+    } else if (ch == ']' || ch == '}') {
+      --depth;
+    }
+  }
+  return false;
 }
 
 bool fill_address(const std::string& path, sockaddr_un& addr) {
@@ -97,7 +127,7 @@ struct JsonRpcServer::Impl {
     std::string in;
     size_t scanned = 0;  // bytes of `in` known to hold no '\n'
     std::string out;
-    size_t out_sent = 0;  // bytes of `out` already written
+    size_t out_sent = 0;   // bytes of `out` already written
     bool closing = false;  // out of the loop; closed once `out` is written
     Clock::time_point last_progress;
     size_t pending() const { return out.size() - out_sent; }
@@ -208,6 +238,10 @@ void JsonRpcServer::Impl::process_input(Connection& c) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank line
 
+    if (nests_deeper_than(line, kMaxNesting)) {
+      queue(c, error_answer(nullptr, kInvalidRequest, "invalid request: nested too deeply"));
+      continue;
+    }
     Json request = Json::parse(line, nullptr, /*allow_exceptions=*/false);
     std::optional<Json> answer;
     if (request.is_discarded()) {
@@ -372,9 +406,10 @@ Result<std::unique_ptr<JsonRpcServer>> JsonRpcServer::listen(EventLoop& loop,
                                                              unsigned mode) {
   sockaddr_un addr{};
   if (!fill_address(path, addr)) {
-    return make_error(Errc::invalid_argument,
-                      "socket path '" + path + "' is empty or longer than " +
-                          std::to_string(sizeof addr.sun_path - 1) + " bytes; choose a shorter one");
+    return make_error(Errc::invalid_argument, "socket path '" + path +
+                                                  "' is empty or longer than " +
+                                                  std::to_string(sizeof addr.sun_path - 1) +
+                                                  " bytes; choose a shorter one");
   }
   if (Status st = make_parent_dirs(path); !st) return Error(st.error());
 
@@ -387,7 +422,8 @@ Result<std::unique_ptr<JsonRpcServer>> JsonRpcServer::listen(EventLoop& loop,
   // Safe cast: sockaddr_un is one of the address types bind() accepts.
   const auto* sa = reinterpret_cast<const sockaddr*>(&addr);
   if (::bind(fd, sa, sizeof addr) != 0) {
-    if (errno != EADDRINUSE) return fail(Errc::io, "cannot bind " + path + ": " + errno_text(errno));
+    if (errno != EADDRINUSE)
+      return fail(Errc::io, "cannot bind " + path + ": " + errno_text(errno));
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
       return fail(Errc::already_exists,

@@ -1,0 +1,22 @@
+// Human-readable output for each nfv-switch method's result (docs/switch-rpc.md).
+// A printer may throw Json::exception on a result of an unexpected shape; the
+// caller then prints the JSON instead.
+#pragma once
+
+#include <ostream>
+
+#include "text_table.hpp"
+
+namespace nfvctl {
+
+void print_status(const Json& result, std::ostream& out);
+void print_port_list(const Json& result, std::ostream& out);
+void print_port(const Json& result, std::ostream& out);
+void print_port_deleted(const Json& result, std::ostream& out);
+void print_stats(const Json& result, std::ostream& out);
+void print_mac_list(const Json& result, std::ostream& out);
+void print_mac_flushed(const Json& result, std::ostream& out);
+void print_pmd_stats(const Json& result, std::ostream& out);
+void print_json(const Json& result, std::ostream& out);
+
+}  // namespace nfvctl
