@@ -273,7 +273,7 @@ class TestPmd:
     __test__ = False  # not a pytest test class
 
     def __init__(self, lab: "Lab", name: str, sock: str, mac: str, peer: str = BROADCAST,
-                 server: bool = False, extra_vdev: str = "", extra_args=()):
+                 server: bool = False, extra_vdev: str = "", extra_args=(), queues: int = 1):
         self.lab = lab
         self.name = name
         self.sock = sock
@@ -282,6 +282,7 @@ class TestPmd:
         self.server = server
         self.extra_vdev = extra_vdev
         self.extra_args = list(extra_args)
+        self.queues = queues
         self.proc: subprocess.Popen | None = None
         self.prefix = ""
         self.starts = 0
@@ -292,7 +293,7 @@ class TestPmd:
     def start(self, timeout: float = 30.0, rxonly: bool = True) -> "TestPmd":
         self.starts += 1
         self.prefix = f"{PREFIX}-{self.name}-{_next_seq()}"
-        vdev = f"net_virtio_user0,path={self.sock},queues=1,mac={self.mac}"
+        vdev = f"net_virtio_user0,path={self.sock},queues={self.queues},mac={self.mac}"
         if self.server:
             vdev += ",server=1"
         if self.extra_vdev:
@@ -304,7 +305,7 @@ class TestPmd:
                "--no-telemetry", "-m", "128", "--vdev", vdev,
                "--", "-i", "--no-mlockall", f"--eth-peer=0,{self.peer}", f"--burst={BURST}",
                f"--txpkts={FRAME_LEN}", "--total-num-mbufs=2048", "--rxd=256", "--txd=256",
-               *self.extra_args]
+               f"--rxq={self.queues}", f"--txq={self.queues}", *self.extra_args]
         self._buf = ""
         self.log_file = self.lab.logdir / f"testpmd-{self.name}.{self.starts}.log"
         self.proc = self.lab.spawn(cmd, None, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
