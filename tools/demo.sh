@@ -36,7 +36,7 @@ for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 nfvctl port list
 
 echo "demo: starting dpdk-testpmd as the two VMs (virtio-user on CPU 0), ${len}-byte frames, ${secs} s"
-taskset -c 0 dpdk-testpmd -l 0 --no-pci --in-memory --single-file-segments --file-prefix=nfv-demo-gen -m 512 \
+taskset -c 0 dpdk-testpmd --lcores 0@0,1@0 --main-lcore 0 --no-pci --in-memory --single-file-segments --file-prefix=nfv-demo-gen -m 512 \
   --vdev "net_virtio_user0,path=/run/nfv/vm1.sock,queues=1,mac=02:00:00:00:00:01" \
   --vdev "net_virtio_user1,path=/run/nfv/vm2.sock,queues=1,mac=02:00:00:00:00:02" \
   -- --no-mlockall --forward-mode=flowgen --txpkts="$len" --auto-start --stats-period 5 \
@@ -55,6 +55,11 @@ read -r p1 t1 < <(nfvctl --json stats | /usr/bin/python3 -c '
 import json,sys,time; s=json.load(sys.stdin); print(sum(p["tx_packets"] for p in s["ports"]), time.time())')
 nfvctl stats
 nfvctl pmd stats
+if [ "$p1" = "$p0" ]; then
+  echo "demo: no traffic went through the switch; the logs:" >&2
+  tail -n 20 "$run/testpmd.log" "$run/switch.log" >&2
+  exit 1
+fi
 /usr/bin/python3 - "$p0" "$t0" "$p1" "$t1" "$len" <<'PY'
 import sys
 p0, t0, p1, t1, ln = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
