@@ -121,7 +121,7 @@ void Switch::publish() {
     // Fewer tx queues than PMDs: PMDs share them, under a lock chosen here once.
     rt.tx_locks = p.dev.nb_txq < pmd_count() ? &tx_locks_[s] : nullptr;
     rt.link_up = &link_up_[s];
-    rt.vhost = p.cfg.type == PortType::vhost_user ? const_cast<VhostPortState*>(&vhost_state_[s]) : nullptr;
+    rt.vhost = p.cfg.type == PortType::vhost_user ? &vhost_state_[s] : nullptr;
     snap->present[s] = true;
     snap->active_slots.push_back(s);
     for (uint16_t q = 0; q < p.dev.nb_rxq; ++q) rxqs.push_back({s, q});
