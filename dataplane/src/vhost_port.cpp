@@ -1,5 +1,7 @@
 #include "vhost_port.hpp"
 
+#include "nfv/unix_socket.hpp"
+
 #include <rte_vhost.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -153,19 +155,6 @@ const rte_vhost_device_ops kDeviceOps = {
     .reserved = {nullptr},
 };
 
-// True when a process accepts connections on the unix socket `path`.
-bool socket_is_live(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return false;
-  path.copy(addr.sun_path, path.size());
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  const bool live = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return live;
-}
-
 }  // namespace
 
 void vhost_ports_init(rte_rcu_qsbr* qsbr) { registry().qsbr = qsbr; }
@@ -174,15 +163,8 @@ Status vhost_port_open(const PortConfig& cfg, VhostPortState* state) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(cfg.path).parent_path(), ec);
   if (cfg.mode == VhostMode::server) {
-    struct stat st{};
-    if (::lstat(cfg.path.c_str(), &st) == 0) {
-      if (!S_ISSOCK(st.st_mode))
-        return make_error(Errc::already_exists, fmt::format("{} exists and is not a socket", cfg.path));
-      if (socket_is_live(cfg.path))
-        return make_error(Errc::already_exists,
-                          fmt::format("{} is in use by another process (a live vhost-user socket)", cfg.path));
-      ::unlink(cfg.path.c_str());  // left behind by a process that died
-    }
+    // A stale file left by a process that died is replaced; a live socket never is.
+    if (Status st = reclaim_unix_socket_path(cfg.path); !st) return st;
   }
   Entry* slot = nullptr;
   {

@@ -26,6 +26,7 @@
 #include <system_error>
 
 #include "nfv/control/jsonrpc.hpp"
+#include "nfv/unix_socket.hpp"
 
 namespace nfv::control {
 
@@ -105,18 +106,6 @@ bool fill_address(const std::string& path, sockaddr_un& addr) {
   if (path.empty() || path.size() >= sizeof addr.sun_path) return false;
   path.copy(addr.sun_path, path.size());
   return true;
-}
-
-// True when something accepts connections on `path`. ECONNREFUSED means the
-// file is a leftover of a server that is gone.
-bool socket_is_live(const sockaddr_un& addr) {
-  const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (probe < 0) return true;  // cannot tell: do not remove someone else's socket
-  // Safe cast: sockaddr_un is one of the address types connect() accepts.
-  const int rc = ::connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-  const int err = errno;
-  ::close(probe);
-  return rc == 0 || (err != ECONNREFUSED && err != ENOENT);  // EAGAIN: live, backlog full
 }
 
 }  // namespace
@@ -424,19 +413,8 @@ Result<std::unique_ptr<JsonRpcServer>> JsonRpcServer::listen(EventLoop& loop,
   if (::bind(fd, sa, sizeof addr) != 0) {
     if (errno != EADDRINUSE)
       return fail(Errc::io, "cannot bind " + path + ": " + errno_text(errno));
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
-      return fail(Errc::already_exists,
-                  path + " exists and is not a socket; remove it or choose another path");
-    }
-    if (socket_is_live(addr)) {
-      return fail(Errc::already_exists,
-                  path + " is in use by a running server; stop it or choose another path");
-    }
-    // A leftover of a server that exited without cleaning up: replace it.
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return fail(Errc::io, "cannot remove stale socket " + path + ": " + errno_text(errno));
-    }
+    // Replace the leftover of a server that exited without cleaning up, never a live one.
+    if (Status st = reclaim_unix_socket_path(path); !st) return fail(st.error().code, st.error().message);
     if (::bind(fd, sa, sizeof addr) != 0) {
       return fail(Errc::io, "cannot bind " + path + ": " + errno_text(errno));
     }

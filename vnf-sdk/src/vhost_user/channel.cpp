@@ -1,6 +1,8 @@
 // vhost-user socket transport (see channel.hpp).
 #include "nfv/vhost_user/channel.hpp"
 
+#include "nfv/unix_socket.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -232,14 +234,9 @@ Result<UnixListener> UnixListener::listen(const std::string& path) {
   const auto* sa = reinterpret_cast<const sockaddr*>(&addr);  // sockaddr_un is a sockaddr
   if (::bind(s.get(), sa, sizeof addr) != 0) {
     const int err = errno;
-    struct stat st;
-    if (err != EADDRINUSE || ::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
-      return sys_error(err == EADDRINUSE ? Errc::already_exists : Errc::io, "binding " + path, err);
-    // A socket file exists: replace it only if nobody is listening on it.
-    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (probe.valid() && (::connect(probe.get(), sa, sizeof addr) == 0 || errno == EAGAIN))
-      return make_error(Errc::already_exists, "vhost-user: another process is listening on " + path);
-    ::unlink(path.c_str());
+    if (err != EADDRINUSE) return sys_error(Errc::io, "binding " + path, err);
+    // Replace a socket file nobody listens on, never a live one.
+    if (Status st = reclaim_unix_socket_path(path); !st) return std::move(st).error();
     if (::bind(s.get(), sa, sizeof addr) != 0) return sys_error(Errc::io, "binding " + path, errno);
   }
   if (::listen(s.get(), 16) != 0) {
