@@ -1,0 +1,179 @@
+// SplitVirtqueue: the DRIVER side of a virtio 1.2 split virtqueue (section 2.7).
+//
+// The queue drives rings in memory the caller provides and shares with the
+// device: a vhost-user backend (host process mode: one memfd region) or a VMM
+// (guest mode: guest RAM). Addresses written into descriptors and reported
+// for SET_VRING_ADDR are "driver addresses": for a process, a fixed base plus
+// the offset in the shared region; for a guest, the guest-physical address.
+// DriverMemory says how a pointer in this process becomes a driver address.
+//
+// Data path (all noexcept, no allocation, lock, exception or log):
+//   add_buffer()/add_chain()  write descriptors and avail ring slots (2.7.13)
+//   publish()                 ONE release store of avail->idx, returns "kick?"
+//                             (2.7.13.3-4: VRING_USED_F_NO_NOTIFY or avail_event)
+//   poll_used()               acquire load of used->idx, validate, free (2.7.14)
+//   set_interrupts()          VRING_AVAIL_F_NO_INTERRUPT or used_event (2.7.7)
+//
+// The device is hostile: the driver keeps its own copy of every chain (head,
+// length, writable bytes) and never reads descriptors back from shared
+// memory. A used entry with an id out of range or not in flight (duplicate) is
+// counted and skipped; a len above the chain's writable bytes is counted and
+// completed with len 0 (the buffer comes back, the data is dropped); a used
+// index that runs more than the queue size ahead marks the queue needs_reset().
+//
+// VIRTIO_F_IN_ORDER (2.7.9): descriptors are handed out in ring order, and one
+// used entry completes every in-flight buffer up to it; earlier buffers of such
+// a batch report their full writable length (the device used them entirely).
+//
+// Counters: see SplitQueueCounters. Single-threaded: one owner thread drives a
+// queue (the device is the only other party).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "nfv/result.hpp"
+#include "nfv/virtio/ring.hpp"
+
+namespace nfv::virtio {
+
+// A window of this process's memory and the driver address of its first byte.
+struct DriverMemory {
+  std::byte* host = nullptr;
+  uint64_t driver_base = 0;
+  std::size_t size = 0;
+
+  bool contains(const void* p, std::size_t len) const noexcept;
+  // Precondition: contains(p, 0). Pointer difference inside one window.
+  uint64_t to_driver(const void* p) const noexcept {
+    return driver_base + static_cast<uint64_t>(static_cast<const std::byte*>(p) - host);
+  }
+};
+
+struct SplitQueueConfig {
+  uint32_t size = 0;      // power of two, 1..32768
+  void* desc = nullptr;   // descriptor table, 16-byte aligned, 16*size bytes
+  void* avail = nullptr;  // available ring, 2-byte aligned, 6+2*size bytes
+  void* used = nullptr;   // used ring, 4-byte aligned, 6+8*size bytes
+  DriverMemory memory;    // must contain the three areas
+  uint64_t features = 0;  // negotiated; EVENT_IDX and IN_ORDER change behaviour
+};
+
+// Builds a config for the three areas laid out by split_ring_layout(size) at `block`.
+SplitQueueConfig contiguous_split_queue(uint32_t size, std::byte* block, const DriverMemory& memory,
+                                        uint64_t features) noexcept;
+
+// One buffer of a chain. Device-readable segments must come before
+// device-writable ones (2.7.4.2).
+struct BufferSegment {
+  uint64_t addr;  // driver address
+  uint32_t len;
+  bool writable;  // device writes into it
+};
+
+struct Completion {
+  uint64_t token;  // what the caller passed to add_*
+  uint32_t len;    // bytes written by the device (validated)
+};
+
+enum class AddStatus : uint8_t {
+  ok,
+  ring_full,  // not enough free descriptors: poll_used() first
+  bad_chain,  // empty chain, longer than the queue, or writable before readable
+};
+
+struct SplitQueueCounters {
+  uint64_t added = 0;           // buffers handed to add_* successfully
+  uint64_t published = 0;       // buffers made visible by publish()
+  uint64_t notifies = 0;        // publish() calls that asked for a kick
+  uint64_t completed = 0;       // buffers returned by poll_used()
+  uint64_t ring_full = 0;       // add_* refused: no free descriptors
+  uint64_t bad_chains = 0;      // add_chain refused: malformed chain (caller bug)
+  uint64_t bad_used_ids = 0;    // used id out of range or not in flight (incl. duplicates)
+  uint64_t bad_used_lens = 0;   // used len above the chain's writable bytes
+  uint64_t bad_used_index = 0;  // used->idx ran more than the queue size ahead
+};
+
+class SplitVirtqueue {
+ public:
+  // Cold: validates the config, zeroes the three areas, allocates per-descriptor state.
+  static Result<SplitVirtqueue> create(const SplitQueueConfig& config);
+
+  // ---- data path ----
+  AddStatus add_buffer(uint64_t addr, uint32_t len, bool writable, uint64_t token) noexcept;
+  AddStatus add_chain(std::span<const BufferSegment> segments, uint64_t token) noexcept;
+  // Makes every buffer added since the last publish() visible; true when the
+  // device asked to be notified (kick its eventfd / doorbell).
+  bool publish() noexcept;
+  // Returns how many completions were written to `out` (at most out.size()).
+  std::size_t poll_used(std::span<Completion> out) noexcept;
+  // Enables or suppresses used-buffer notifications. After enabling, returns
+  // true if completions are already pending (poll again before sleeping).
+  bool set_interrupts(bool enable) noexcept;
+
+  // ---- state ----
+  uint32_t size() const noexcept { return size_; }
+  uint32_t num_free() const noexcept { return num_free_; }
+  uint32_t in_flight_buffers() const noexcept { return in_flight_; }
+  bool event_idx() const noexcept { return event_idx_; }
+  bool in_order() const noexcept { return in_order_; }
+  bool needs_reset() const noexcept { return needs_reset_; }
+  uint16_t next_avail_idx() const noexcept { return avail_shadow_; }  // for SET_VRING_BASE
+  uint16_t last_used_idx() const noexcept { return last_used_; }
+  uint64_t desc_driver_addr() const noexcept { return desc_addr_; }
+  uint64_t avail_driver_addr() const noexcept { return avail_addr_; }
+  uint64_t used_driver_addr() const noexcept { return used_addr_; }
+  const SplitQueueCounters& counters() const noexcept { return counters_; }
+
+ private:
+  // Driver-private per-descriptor state; never read back from shared memory.
+  struct DescState {
+    uint64_t token;
+    uint64_t writable_len;  // sum of writable segment lengths (heads only)
+    uint16_t next;          // free list link, or chain link while in flight
+    uint16_t chain_len;     // descriptors in the chain (heads only)
+    uint16_t avail_pos;     // avail index the head was exposed at (heads only)
+    bool in_flight_head;
+  };
+
+  SplitVirtqueue() = default;
+  uint16_t take_descriptors(uint32_t n) noexcept;           // precondition: 1 <= n <= num_free_
+  void expose(uint16_t head, uint16_t chain_len) noexcept;  // writes the avail ring slot
+  bool completable(uint32_t id) const noexcept;             // in range, in flight and published
+  uint32_t checked_len(uint16_t head, uint32_t len) noexcept;
+  std::size_t poll_any_order(std::span<Completion> out, uint16_t used_idx) noexcept;
+  std::size_t poll_in_order(std::span<Completion> out, uint16_t used_idx) noexcept;
+
+  VirtqDesc* desc_ = nullptr;
+  uint16_t* avail_flags_ = nullptr;
+  uint16_t* avail_idx_ = nullptr;
+  uint16_t* avail_ring_ = nullptr;
+  uint16_t* used_event_ = nullptr;
+  uint16_t* used_flags_ = nullptr;
+  uint16_t* used_idx_ = nullptr;
+  VirtqUsedElem* used_ring_ = nullptr;
+  uint16_t* avail_event_ = nullptr;
+
+  std::vector<DescState> state_;
+  uint32_t size_ = 0;
+  uint16_t mask_ = 0;
+  uint32_t num_free_ = 0;
+  uint32_t in_flight_ = 0;     // buffers (chains) added and not completed
+  uint16_t free_head_ = 0;     // any order: LIFO free list head; in order: next descriptor
+  uint16_t avail_shadow_ = 0;  // avail idx including unpublished buffers
+  uint16_t avail_published_ = 0;
+  uint16_t last_used_ = 0;
+  uint16_t in_order_next_head_ = 0;  // in order: oldest in-flight head
+  uint16_t avail_flags_shadow_ = 0;
+  bool event_idx_ = false;
+  bool in_order_ = false;
+  bool needs_reset_ = false;
+  uint64_t desc_addr_ = 0;
+  uint64_t avail_addr_ = 0;
+  uint64_t used_addr_ = 0;
+  SplitQueueCounters counters_;
+};
+
+}  // namespace nfv::virtio
