@@ -19,7 +19,7 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
   done
-  rm -rf "$run"
+  rm -rf "$run" /var/run/dpdk/nfv-demo-gen  # testpmd leaves its (empty) runtime directory
 }
 trap cleanup EXIT
 
