@@ -41,11 +41,15 @@ struct PmdWorker::FrameVlan {
   uint16_t tag_vid;  // the VID in its 802.1Q tag, if tagged
   bool tagged;
 
+  uint32_t flood_key() const noexcept { return 1u << 31 | uint32_t{tagged} << 30 | uint32_t{tag_vid} << 12 | vid; }
+
   bool needs_rewrite(VlanPolicy::Egress e) const noexcept {
     if (e == VlanPolicy::Egress::untagged) return tagged;
     return !tagged || tag_vid != vid;  // tagged egress
   }
 };
+
+uint32_t PmdWorker::FloodTargets::key_of(const FrameVlan& f) noexcept { return f.flood_key(); }
 
 int PmdWorker::lcore_main(void* arg) noexcept {
   static_cast<PmdWorker*>(arg)->run();
@@ -143,26 +147,34 @@ void PmdWorker::emit(const Snapshot& snap, const PortRuntime& out, rte_mbuf* m, 
 
 void PmdWorker::flood(const Snapshot& snap, const PortRuntime& in, rte_mbuf* m, const FrameVlan& f) noexcept {
   // Ports that take the frame as it is share this mbuf (refcount); ports that
-  // need another tag get a copy. Copies are made first, while m is intact.
-  uint16_t share[kMaxPorts];
-  uint16_t nshare = 0;
-  for (uint16_t slot : snap.active_slots) {
-    if (slot == in.slot) continue;
-    const PortRuntime& out = snap.ports[slot];
-    if (!out.link_up->load(std::memory_order_relaxed)) continue;
-    const VlanPolicy::Egress e = out.vlan.egress(f.vid);
-    if (e == VlanPolicy::Egress::skip) continue;
-    if (!f.needs_rewrite(e)) {
-      share[nshare++] = slot;
-      continue;
+  // need another tag get a copy. The split depends only on the frame's VLAN and
+  // tag: it is worked out once per run of equal ones in a burst.
+  FloodTargets& t = burst_.flood;
+  const uint32_t key = FloodTargets::key_of(f);
+  if (t.key != key) {
+    t.key = key;
+    t.nshare = t.ncopy = 0;
+    for (uint16_t slot : snap.active_slots) {
+      if (slot == in.slot) continue;
+      const PortRuntime& out = snap.ports[slot];
+      if (!out.link_up->load(std::memory_order_relaxed)) continue;
+      const VlanPolicy::Egress e = out.vlan.egress(f.vid);
+      if (e == VlanPolicy::Egress::skip) continue;
+      if (f.needs_rewrite(e)) t.copy[t.ncopy++] = slot;
+      else t.share[t.nshare++] = slot;
     }
+  }
+  // Copies first, while m is intact.
+  for (uint16_t i = 0; i < t.ncopy; ++i) {
     rte_mbuf* copy = rte_pktmbuf_copy(m, ctx_.pool, 0, UINT32_MAX);
     if (!copy) {
-      ctx_.counters->ports[slot].drops[kDropNoBuffer].add(1);
+      ctx_.counters->ports[t.copy[i]].drops[kDropNoBuffer].add(1);
       continue;
     }
-    emit(snap, out, copy, f);
+    emit(snap, snap.ports[t.copy[i]], copy, f);
   }
+  const uint16_t nshare = t.nshare;
+  const uint16_t* share = t.share;
   if (nshare == 0) {
     rte_pktmbuf_free(m);
     return;
@@ -240,7 +252,9 @@ uint16_t PmdWorker::poll_queue(const Snapshot& snap, RxQueueRef rxq) noexcept {
   QueueCounters& qc = ctx_.counters->ports[rxq.slot].queues[rxq.queue];
   qc.rx_packets.add(n);
   qc.rx_bytes.add(bytes);
-  burst_ = BurstCache{};
+  // New burst, new input port: forget the last addresses and flood targets.
+  burst_.src = burst_.dst = ~uint64_t{0};
+  burst_.flood.key = 0;
   for (uint16_t i = 0; i < n; ++i) bridge(snap, in, pkts[i]);
   return n;
 }

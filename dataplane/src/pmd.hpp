@@ -68,6 +68,15 @@ class PmdWorker final {
   void flush_all(const Snapshot& snap) noexcept;
   void drop(uint16_t slot, DropReason why, rte_mbuf* m) noexcept;
 
+  // Where a flooded frame of one VLAN/tag state goes, for the current burst.
+  struct FloodTargets {
+    static uint32_t key_of(const FrameVlan& f) noexcept;
+    uint32_t key = 0;  // 0: not computed
+    uint16_t nshare = 0, ncopy = 0;
+    uint16_t share[kMaxPorts];  // take the frame as it is (shared mbuf)
+    uint16_t copy[kMaxPorts];   // need a re-tagged copy
+  };
+
   // The last source learnt and destination looked up in the current burst.
   struct BurstCache {
     uint64_t src = ~uint64_t{0};
@@ -75,6 +84,7 @@ class PmdWorker final {
     uint16_t src_vid = 0;
     uint16_t dst_vid = 0;
     uint16_t out = MacTable::kNoPort;
+    FloodTargets flood;
   };
 
   PmdContext ctx_;
