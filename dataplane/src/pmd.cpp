@@ -41,7 +41,6 @@ struct PmdWorker::FrameVlan {
   uint16_t tag_vid;  // the VID in its 802.1Q tag, if tagged
   bool tagged;
 
-  uint32_t flood_key() const noexcept { return 1u << 31 | uint32_t{tagged} << 30 | uint32_t{tag_vid} << 12 | vid; }
 
   bool needs_rewrite(VlanPolicy::Egress e) const noexcept {
     if (e == VlanPolicy::Egress::untagged) return tagged;
@@ -49,7 +48,9 @@ struct PmdWorker::FrameVlan {
   }
 };
 
-uint32_t PmdWorker::FloodTargets::key_of(const FrameVlan& f) noexcept { return f.flood_key(); }
+uint32_t PmdWorker::FloodTargets::key_of(const FrameVlan& f) noexcept {
+  return 1u << 31 | uint32_t{f.tagged} << 30 | uint32_t{f.tag_vid} << 12 | f.vid;  // never 0
+}
 
 int PmdWorker::lcore_main(void* arg) noexcept {
   static_cast<PmdWorker*>(arg)->run();

@@ -93,10 +93,9 @@ void close_port(const DpdkPort& port) {
   remove_device(port.device_name);
 }
 
-LinkState link_state(uint16_t port_id) {
+bool ethdev_link_up(uint16_t port_id) {
   rte_eth_link link{};
-  if (rte_eth_link_get_nowait(port_id, &link) != 0) return {};
-  return {link.link_status == RTE_ETH_LINK_UP, link.link_speed};
+  return rte_eth_link_get_nowait(port_id, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;
 }
 
 }  // namespace nfv::sw

@@ -33,10 +33,7 @@ Result<DpdkPort> open_port(const PortConfig& cfg, rte_mempool* pool, uint16_t wa
 // Stops, closes and removes the device (a server-mode vhost socket is unlinked).
 void close_port(const DpdkPort& port);
 
-struct LinkState {
-  bool up = false;
-  uint32_t speed_mbps = 0;
-};
-LinkState link_state(uint16_t port_id);
+// Whether an ethdev reports its link up.
+bool ethdev_link_up(uint16_t port_id);
 
 }  // namespace nfv::sw

@@ -96,7 +96,7 @@ void Switch::shutdown() {
 
 bool Switch::port_link_up(uint16_t slot, const DpdkPort& dev) const {
   if (dev.type == PortType::vhost_user) return vhost_state_[slot].vid.load() >= 0;
-  return link_state(dev.port_id).up;
+  return ethdev_link_up(dev.port_id);
 }
 
 std::optional<uint16_t> Switch::find_port(const std::string& name) const {
@@ -186,8 +186,10 @@ void Switch::tick() {
   for (uint16_t s = 0; s < kMaxPorts; ++s) {
     if (!ports_[s]) continue;
     const bool up_now = port_link_up(s, ports_[s]->dev);
-    if (link_up_[s].exchange(up_now) != up_now)
-      spdlog::info("port {}: link {}", ports_[s]->cfg.name, up_now ? "up" : "down");
+    // Store only on a change: PMDs read this flag for every flood.
+    if (link_up_[s].load(std::memory_order_relaxed) == up_now) continue;
+    link_up_[s].store(up_now, std::memory_order_relaxed);
+    spdlog::info("port {}: link {}", ports_[s]->cfg.name, up_now ? "up" : "down");
   }
   if (now_s - last_aging_s_ >= kAgingPeriodS) {
     last_aging_s_ = now_s;
@@ -212,7 +214,6 @@ Json Switch::port_json(uint16_t slot) const {
 Json Switch::port_stats_json(uint16_t slot) const {
   const PortState& p = *ports_[slot];
   const uint16_t nq = std::max(p.dev.nb_rxq, p.dev.nb_txq);
-  std::vector<QueueCounters> q(nq);
   std::array<uint64_t, kDropReasons> drops{};
   Json queues = Json::array();
   uint64_t rxp = 0, rxb = 0, txp = 0, txb = 0;

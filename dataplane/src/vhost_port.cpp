@@ -4,9 +4,7 @@
 
 #include <rte_vhost.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -181,20 +179,17 @@ Status vhost_port_open(const PortConfig& cfg, VhostPortState* state) {
     slot->state = state;
   }
   state->vid.store(-1);
+  bool registered = false;
   auto undo = [&](const std::string& what) -> Error {
-    rte_vhost_driver_unregister(cfg.path.c_str());
+    if (registered) rte_vhost_driver_unregister(cfg.path.c_str());
     std::lock_guard lock(registry().mu);
     slot->state = nullptr;
     slot->path.clear();
     return make_error(Errc::resource, fmt::format("vhost-user {}: {}", cfg.path, what));
   };
   const uint64_t flags = cfg.mode == VhostMode::client ? RTE_VHOST_USER_CLIENT : 0;  // clients reconnect
-  if (rte_vhost_driver_register(cfg.path.c_str(), flags) != 0) {
-    std::lock_guard lock(registry().mu);
-    slot->state = nullptr;
-    slot->path.clear();
-    return make_error(Errc::resource, fmt::format("vhost-user {}: cannot register the socket", cfg.path));
-  }
+  if (rte_vhost_driver_register(cfg.path.c_str(), flags) != 0) return undo("cannot register the socket");
+  registered = true;
   if (rte_vhost_driver_disable_features(cfg.path.c_str(), kDisabledFeatures) != 0)
     return undo("cannot set the feature set");
   if (rte_vhost_driver_callback_register(cfg.path.c_str(), &kDeviceOps) != 0)
