@@ -108,6 +108,12 @@ Result<SplitVirtqueue> SplitVirtqueue::create(const SplitQueueConfig& c) {
   q.num_free_ = c.size;
   q.event_idx_ = (c.features & feature_bit(VIRTIO_F_EVENT_IDX)) != 0;
   q.in_order_ = (c.features & feature_bit(VIRTIO_F_IN_ORDER)) != 0;
+  if (c.counters != nullptr) {
+    q.counters_ = c.counters;
+  } else {
+    q.own_counters_ = std::make_unique<SplitQueueCounters>();
+    q.counters_ = q.own_counters_.get();
+  }
   // The driver initialises the rings before DRIVER_OK (2.7.13: idx starts at 0).
   for (const Area& a : areas) std::memset(a.p, 0, a.len);
   q.desc_ = static_cast<VirtqDesc*>(c.desc);
@@ -152,12 +158,12 @@ void SplitVirtqueue::expose(uint16_t head, uint16_t chain_len) noexcept {
   store_relaxed(&avail_ring_[avail_shadow_ & mask_], head);
   ++avail_shadow_;
   ++in_flight_;
-  ++counters_.added;
+  ++counters_->added;
 }
 
 AddStatus SplitVirtqueue::add_buffer(uint64_t addr, uint32_t len, bool writable, uint64_t token) noexcept {
   if (num_free_ == 0) {
-    ++counters_.ring_full;
+    ++counters_->ring_full;
     return AddStatus::ring_full;
   }
   const uint16_t head = take_descriptors(1);
@@ -177,11 +183,11 @@ AddStatus SplitVirtqueue::add_chain(std::span<const BufferSegment> segments, uin
     seen_writable = seen_writable || s.writable;
   }
   if (n == 0 || n > size_ || !order_ok) {
-    ++counters_.bad_chains;
+    ++counters_->bad_chains;
     return AddStatus::bad_chain;
   }
   if (n > num_free_) {
-    ++counters_.ring_full;
+    ++counters_->ring_full;
     return AddStatus::ring_full;
   }
   const uint16_t head = take_descriptors(static_cast<uint32_t>(n));
@@ -211,7 +217,7 @@ bool SplitVirtqueue::publish() noexcept {
   // visible to the device no later than the new index (2.7.13.3).
   std::atomic_ref<uint16_t>(*avail_idx_).store(new_idx, std::memory_order_release);
   avail_published_ = new_idx;
-  counters_.published += static_cast<uint16_t>(new_idx - old_idx);
+  counters_->published += static_cast<uint16_t>(new_idx - old_idx);
   // Full fence: our idx store must be visible before we read the device's
   // suppression state; otherwise the device may go to sleep after reading the
   // old idx while we read its stale "don't notify" and skip the kick (2.7.13.4).
@@ -222,7 +228,7 @@ bool SplitVirtqueue::publish() noexcept {
   } else {
     need = (load_relaxed(used_flags_) & VRING_USED_F_NO_NOTIFY) == 0;
   }
-  if (need) ++counters_.notifies;
+  if (need) ++counters_->notifies;
   return need;
 }
 
@@ -236,7 +242,7 @@ bool SplitVirtqueue::completable(uint32_t id) const noexcept {
 
 uint32_t SplitVirtqueue::checked_len(uint16_t head, uint32_t len) noexcept {
   if (len > state_[head].writable_len) {
-    ++counters_.bad_used_lens;  // the device claims to have written past the buffer
+    ++counters_->bad_used_lens;  // the device claims to have written past the buffer
     return 0;
   }
   return len;
@@ -250,7 +256,7 @@ std::size_t SplitVirtqueue::poll_used(std::span<Completion> out) noexcept {
   if (static_cast<uint16_t>(used_idx - last_used_) > size_) {
     // More entries than the ring holds: the device is broken or hostile and
     // the ring content is meaningless. Stop until the owner resets the queue.
-    ++counters_.bad_used_index;
+    ++counters_->bad_used_index;
     needs_reset_ = true;
     return 0;
   }
@@ -265,7 +271,7 @@ std::size_t SplitVirtqueue::poll_any_order(std::span<Completion> out, uint16_t u
     const uint32_t len = load_relaxed(&e.len);
     ++last_used_;
     if (!completable(id)) {
-      ++counters_.bad_used_ids;  // out of range, duplicate, or never published
+      ++counters_->bad_used_ids;  // out of range, duplicate, or never published
       continue;
     }
     const auto head = static_cast<uint16_t>(id);
@@ -281,7 +287,7 @@ std::size_t SplitVirtqueue::poll_any_order(std::span<Completion> out, uint16_t u
     num_free_ += s.chain_len;
     --in_flight_;
   }
-  counters_.completed += n;
+  counters_->completed += n;
   return n;
 }
 
@@ -292,7 +298,7 @@ std::size_t SplitVirtqueue::poll_in_order(std::span<Completion> out, uint16_t us
     const uint32_t id = load_relaxed(&e.id);
     const uint32_t len = load_relaxed(&e.len);
     if (!completable(id)) {
-      ++counters_.bad_used_ids;
+      ++counters_->bad_used_ids;
       ++last_used_;
       continue;
     }
@@ -315,7 +321,7 @@ std::size_t SplitVirtqueue::poll_in_order(std::span<Completion> out, uint16_t us
       }
     }
   }
-  counters_.completed += n;
+  counters_->completed += n;
   return n;
 }
 

@@ -31,9 +31,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
+#include "nfv/counter.hpp"
 #include "nfv/result.hpp"
 #include "nfv/virtio/ring.hpp"
 
@@ -52,6 +54,8 @@ struct DriverMemory {
   }
 };
 
+struct SplitQueueCounters;
+
 struct SplitQueueConfig {
   uint32_t size = 0;      // power of two, 1..32768
   void* desc = nullptr;   // descriptor table, 16-byte aligned, 16*size bytes
@@ -59,6 +63,9 @@ struct SplitQueueConfig {
   void* used = nullptr;   // used ring, 4-byte aligned, 6+8*size bytes
   DriverMemory memory;    // must contain the three areas
   uint64_t features = 0;  // negotiated; EVENT_IDX and IN_ORDER change behaviour
+  // Where to count (must outlive the queue), e.g. to keep totals across
+  // re-created queues; null: the queue keeps its own.
+  SplitQueueCounters* counters = nullptr;
 };
 
 // Builds a config for the three areas laid out by split_ring_layout(size) at `block`.
@@ -85,15 +92,15 @@ enum class AddStatus : uint8_t {
 };
 
 struct SplitQueueCounters {
-  uint64_t added = 0;           // buffers handed to add_* successfully
-  uint64_t published = 0;       // buffers made visible by publish()
-  uint64_t notifies = 0;        // publish() calls that asked for a kick
-  uint64_t completed = 0;       // buffers returned by poll_used()
-  uint64_t ring_full = 0;       // add_* refused: no free descriptors
-  uint64_t bad_chains = 0;      // add_chain refused: malformed chain (caller bug)
-  uint64_t bad_used_ids = 0;    // used id out of range or not in flight (incl. duplicates)
-  uint64_t bad_used_lens = 0;   // used len above the chain's writable bytes
-  uint64_t bad_used_index = 0;  // used->idx ran more than the queue size ahead
+  Counter added = 0;           // buffers handed to add_* successfully
+  Counter published = 0;       // buffers made visible by publish()
+  Counter notifies = 0;        // publish() calls that asked for a kick
+  Counter completed = 0;       // buffers returned by poll_used()
+  Counter ring_full = 0;       // add_* refused: no free descriptors
+  Counter bad_chains = 0;      // add_chain refused: malformed chain (caller bug)
+  Counter bad_used_ids = 0;    // used id out of range or not in flight (incl. duplicates)
+  Counter bad_used_lens = 0;   // used len above the chain's writable bytes
+  Counter bad_used_index = 0;  // used->idx ran more than the queue size ahead
 };
 
 class SplitVirtqueue {
@@ -113,6 +120,15 @@ class SplitVirtqueue {
   // true if completions are already pending (poll again before sleeping).
   bool set_interrupts(bool enable) noexcept;
 
+  // Calls f(token) for every buffer still in flight (added and not
+  // completed), e.g. to free them once the device has gone away. No allocation.
+  template <typename F>
+  void for_each_in_flight(F&& f) const {
+    for (const DescState& s : state_) {
+      if (s.in_flight_head) f(s.token);
+    }
+  }
+
   // ---- state ----
   uint32_t size() const noexcept { return size_; }
   uint32_t num_free() const noexcept { return num_free_; }
@@ -125,7 +141,7 @@ class SplitVirtqueue {
   uint64_t desc_driver_addr() const noexcept { return desc_addr_; }
   uint64_t avail_driver_addr() const noexcept { return avail_addr_; }
   uint64_t used_driver_addr() const noexcept { return used_addr_; }
-  const SplitQueueCounters& counters() const noexcept { return counters_; }
+  const SplitQueueCounters& counters() const noexcept { return *counters_; }
 
  private:
   // Driver-private per-descriptor state; never read back from shared memory.
@@ -173,7 +189,8 @@ class SplitVirtqueue {
   uint64_t desc_addr_ = 0;
   uint64_t avail_addr_ = 0;
   uint64_t used_addr_ = 0;
-  SplitQueueCounters counters_;
+  std::unique_ptr<SplitQueueCounters> own_counters_;
+  SplitQueueCounters* counters_ = nullptr;
 };
 
 }  // namespace nfv::virtio
