@@ -27,7 +27,7 @@ namespace nfv {
 
 struct PacketPoolConfig {
   uint32_t count = 4096;         // buffers
-  uint32_t buffer_size = 2304;   // bytes per buffer, headroom included (multiple of 64)
+  uint32_t buffer_size = 2304;   // bytes per buffer, headroom included (multiple of 64, 256..65472)
   uint16_t headroom = 128;       // default data offset after alloc (>= 12 for the virtio-net header)
 };
 

@@ -93,6 +93,7 @@ class QueuePair {
 
  protected:
   friend class VhostUserPort;
+  friend struct QueuePairTestAccess;  // unit tests only (tests/unit/sdk-virtio/port_test.cpp)
   void on_not_running() noexcept;  // stop_requested -> free everything -> stopped
 
   std::atomic<State> state_{State::down};

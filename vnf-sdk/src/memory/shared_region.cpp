@@ -47,7 +47,6 @@ Result<SharedRegion> SharedRegion::create(std::size_t size, Hugepages hugepages,
                                                   " bytes is more than one region may hold (64 GiB)");
   }
   SharedRegion r;
-  Error last{Errc::resource, ""};
   if (hugepages != Hugepages::never) {
     const std::size_t rounded = (size + kHugePage - 1) / kHugePage * kHugePage;
     auto m = map_memfd(name, rounded, true);
@@ -102,8 +101,14 @@ vhost_user::MemoryRegion SharedRegion::memory_region() const noexcept {
 }
 
 std::byte* RegionCarver::take(std::size_t bytes, std::size_t align) noexcept {
-  const std::size_t start = (used_ + align - 1) / align * align;
-  if (start > region_->size() || bytes > region_->size() - start) return nullptr;
+  if (align == 0 || (align & (align - 1)) != 0) return nullptr;
+  // Align the address, not the offset: the region itself is only page-aligned.
+  // No overflow: used_ <= size() and pad < align are checked before they are added.
+  const auto next = reinterpret_cast<uintptr_t>(region_->data()) + used_;
+  const std::size_t pad = (align - (next & (align - 1))) & (align - 1);
+  const std::size_t left = region_->size() - used_;
+  if (pad > left || bytes > left - pad) return nullptr;
+  const std::size_t start = used_ + pad;
   used_ = start + bytes;
   return region_->data() + start;
 }

@@ -7,6 +7,10 @@ namespace nfv {
 namespace {
 constexpr uint32_t kAlign = 64;
 constexpr uint32_t kVirtioNetHeader = 12;
+// Packet keeps its data offset in 16 bits and the offset may reach the end of
+// the buffer (trim_front of everything), so the largest buffer is 65535 bytes
+// rounded down to the 64-byte multiple.
+constexpr uint32_t kMaxBufferSize = 65472;
 }  // namespace
 
 std::size_t PacketPool::region_bytes(const PacketPoolConfig& c) noexcept {
@@ -16,9 +20,9 @@ std::size_t PacketPool::region_bytes(const PacketPoolConfig& c) noexcept {
 Result<std::unique_ptr<PacketPool>> PacketPool::create(const SharedRegion& region, RegionCarver& carver,
                                                        const PacketPoolConfig& c) {
   if (c.count == 0) return make_error(Errc::invalid_argument, "packet pool: count must be above 0");
-  if (c.buffer_size % kAlign != 0 || c.buffer_size < 256 || c.buffer_size > 65536) {
+  if (c.buffer_size % kAlign != 0 || c.buffer_size < 256 || c.buffer_size > kMaxBufferSize) {
     return make_error(Errc::invalid_argument, "packet pool: buffer_size " + std::to_string(c.buffer_size) +
-                                                  " must be a multiple of 64 between 256 and 65536");
+                                                  " must be a multiple of 64 between 256 and 65472");
   }
   if (c.headroom < kVirtioNetHeader || c.headroom + 64u > c.buffer_size) {
     return make_error(Errc::invalid_argument,

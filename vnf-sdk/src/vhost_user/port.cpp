@@ -67,6 +67,9 @@ Result<VhostUserPortConfig> parse_vhost_user_spec(const std::string& spec) {
     const std::size_t eq = item.find('=');
     if (eq == std::string_view::npos) return bad("unknown option '" + std::string(item) + "'");
     const std::string_view key = item.substr(0, eq);
+    if (key != "queues" && key != "queue-size" && key != "mergeable" && key != "event-idx" && key != "in-order") {
+      return bad("unknown option '" + std::string(key) + "'");
+    }
     unsigned long v = 0;
     if (!parse_number(item.substr(eq + 1), v)) return bad("'" + std::string(item) + "' needs a number");
     if (key == "queues") {
@@ -220,7 +223,13 @@ void VhostUserPort::refuse_extra_connections() {
 void VhostUserPort::service() {
   switch (phase_) {
     case Phase::connected: {
-      if (auto s = frontend_->check_alive(); !s) lost(s.error());
+      if (auto s = frontend_->check_alive(); !s) {
+        lost(s.error());
+      } else if (ring_index_errors() != index_errors_at_connect_) {
+        // A used index that ran ahead stops the queue (needs_reset): only a
+        // reconnect, which re-creates the rings, brings it back.
+        lost(make_error(Errc::protocol, "the back-end corrupted a used ring index; resetting the rings"));
+      }
       if (config_.server && phase_ == Phase::connected) refuse_extra_connections();
       return;
     }
@@ -259,6 +268,7 @@ void VhostUserPort::service() {
         return;
       }
       ++connects_;
+      index_errors_at_connect_ = ring_index_errors();
       last_error_.clear();
       phase_ = Phase::connected;
       spdlog::info("port {}: connected to {} ({} queue pair(s), features {:#x})", name_, config_.path,
@@ -266,6 +276,12 @@ void VhostUserPort::service() {
       return;
     }
   }
+}
+
+uint64_t VhostUserPort::ring_index_errors() const noexcept {
+  uint64_t n = 0;
+  for (const auto& qp : qps_) n += qp->rx_.ring_counters()->bad_used_index + qp->tx_.ring_counters()->bad_used_index;
+  return n;
 }
 
 PortStatus VhostUserPort::status() const {

@@ -183,6 +183,9 @@ uint32_t NetTxQueue::transmit(Packet* const* pkts, uint32_t n) noexcept {
       PacketPool::free(p);
       continue;
     }
+    // Completed chains may hold the descriptors this packet needs: the check
+    // above is per burst and per packet, a chain needs one per segment.
+    if (q_->num_free() < p->segments()) reclaim();
     // The header goes into the headroom: all zero, no offloads (5.1.6.2).
     uint8_t* hdr = p->data() - kNetHeaderSize;
     std::memset(hdr, 0, kNetHeaderSize);

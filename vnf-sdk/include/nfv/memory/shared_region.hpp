@@ -74,7 +74,8 @@ class SharedRegion {
 class RegionCarver {
  public:
   explicit RegionCarver(const SharedRegion& r) noexcept : region_(&r) {}
-  // nullptr when the region has no `bytes` left at `align`.
+  // `bytes` at an address that is a multiple of `align` (a power of two);
+  // nullptr when the region has no room for them, or `align` is not a power of two.
   std::byte* take(std::size_t bytes, std::size_t align) noexcept;
   std::size_t used() const noexcept { return used_; }
 

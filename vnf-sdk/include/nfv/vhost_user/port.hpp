@@ -12,6 +12,8 @@
 // queue pairs are drained (see nfv/port.hpp), and the port reconnects: the
 // client retries every `reconnect_interval`, the server waits for the next
 // connection. A second back-end connecting to a busy server port is refused.
+// A back-end that corrupts a used ring index (the queue stops: needs_reset)
+// is disconnected the same way, so that the rings are re-created.
 //
 // Features: VERSION_1 is required; MRG_RXBUF, EVENT_IDX, IN_ORDER and MQ are
 // used when the back-end offers them and the config allows. No offloads: the
@@ -73,6 +75,7 @@ class VhostUserPort final : public Port {
   Status attach(vhost_user::UnixChannel channel);  // the handshake and ring set-up
   void lost(const Error& why);                     // connected -> draining
   void refuse_extra_connections();
+  uint64_t ring_index_errors() const noexcept;  // bad used indexes over all rings (any thread may count)
 
   VhostUserPortConfig config_;
   PacketMemory* memory_;
@@ -82,6 +85,7 @@ class VhostUserPort final : public Port {
   std::chrono::steady_clock::time_point next_attempt_{};
   uint64_t features_ = 0;
   uint64_t connects_ = 0, disconnects_ = 0, failed_ = 0;
+  uint64_t index_errors_at_connect_ = 0;
   std::string last_error_;
 };
 
