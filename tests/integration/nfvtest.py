@@ -7,10 +7,14 @@ What is here:
   RpcClient   JSON-RPC 2.0 over the switch's unix socket, one JSON object a line.
   TestPmd     an interactive dpdk-testpmd with one virtio_user port, driven
               through its stdin; counts packets from `show port stats`.
+  TestPmdVhost  the same with a net_vhost port: testpmd is the vhost-user
+              BACK-END (for VNFs built on the SDK, which are front-ends).
+  L2fwd       the SDK's sample VNF (nfv-l2fwd), with its JSON-RPC status/stats.
   VhostUserFrontend  a raw vhost-user frontend speaking the wire protocol, for
               sending malformed messages to the switch.
 
-CPU placement: the switch's PMD runs on CPU 1, every testpmd on CPU 0.
+CPU placement: the switch's PMD runs on CPU 1, every testpmd on CPU 0, nfv-l2fwd's
+worker where the test says (CPU 1 unless told).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get("NFV_BUILD_DIR", REPO / "build"))
 SWITCH_BIN = BUILD_DIR / "dataplane" / "nfv-switch"
 NFVCTL_BIN = BUILD_DIR / "tools" / "nfvctl" / "nfvctl"
+L2FWD_BIN = BUILD_DIR / "sample-vnfs" / "l2fwd" / "nfv-l2fwd"
 TESTPMD_BIN = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 
 HUGEPAGE_DIR = Path("/dev/hugepages")
@@ -261,6 +266,11 @@ class TestPmdError(Exception):
     pass
 
 
+# What `set verbose 1` prints for each received burst, one write per line (stdout
+# is line-buffered and a burst of BURST frames stays below stdio's buffer size).
+_VERBOSE_LINES_RE = re.compile(r"port \d+/queue \d+: (?:received|sent) \d+ packets\n|  src=[^\n]*\n|  ol_flags:[^\n]*\n")
+
+
 class TestPmd:
     """dpdk-testpmd in interactive mode with one virtio_user port (port 0).
 
@@ -270,6 +280,7 @@ class TestPmd:
     """
 
     PROMPT = "testpmd> "
+    MEMORY_MB = 128
     __test__ = False  # not a pytest test class
 
     def __init__(self, lab: "Lab", name: str, sock: str, mac: str, peer: str = BROADCAST,
@@ -285,6 +296,7 @@ class TestPmd:
         self.queues = queues
         self.proc: subprocess.Popen | None = None
         self.prefix = ""
+        self.port_mac = ""  # what testpmd reports for port 0 (after start)
         self.starts = 0
         self._buf = ""
         self._cond = threading.Condition()
@@ -293,16 +305,14 @@ class TestPmd:
     def start(self, timeout: float = 30.0, rxonly: bool = True) -> "TestPmd":
         self.starts += 1
         self.prefix = f"{PREFIX}-{self.name}-{_next_seq()}"
-        vdev = f"net_virtio_user0,path={self.sock},queues={self.queues},mac={self.mac}"
-        if self.server:
-            vdev += ",server=1"
+        vdev = self._vdev()
         if self.extra_vdev:
             vdev += "," + self.extra_vdev
         cmd = ["stdbuf", "-oL", "-eL", "taskset", "-c", str(PEER_CPU), TESTPMD_BIN,
                # main lcore 0 reads commands, forwarding lcore 1 polls; both on the peer CPU
                "--lcores", f"0@{PEER_CPU},1@{PEER_CPU}", "--main-lcore", "0",
                "--in-memory", "--file-prefix", self.prefix, "--no-pci", "--single-file-segments",
-               "--no-telemetry", "-m", "128", "--vdev", vdev,
+               "--no-telemetry", "-m", str(self.MEMORY_MB), "--vdev", vdev,
                "--", "-i", "--no-mlockall", f"--eth-peer=0,{self.peer}", f"--burst={BURST}",
                f"--txpkts={FRAME_LEN}", "--total-num-mbufs=2048", "--rxd=256", "--txd=256",
                f"--rxq={self.queues}", f"--txq={self.queues}", *self.extra_args]
@@ -313,12 +323,20 @@ class TestPmd:
         self._reader = threading.Thread(target=self._read_loop, args=(self.proc,), daemon=True)
         self._reader.start()
         self._wait_text(self.PROMPT, 0, timeout, "startup prompt")
-        if "Port 0:" not in self._buf:
+        m = re.search(r"Port 0: ([0-9A-Fa-f:]{17})", self._buf)
+        if not m:
             raise TestPmdError(f"testpmd {self.name}: no port was probed:\n{self._buf}")
+        self.port_mac = m.group(1).lower()
         if rxonly:
             self.cmd("set fwd rxonly")
             self.cmd("start")
         return self
+
+    def _vdev(self) -> str:
+        vdev = f"net_virtio_user0,path={self.sock},queues={self.queues},mac={self.mac}"
+        if self.server:
+            vdev += ",server=1"
+        return vdev
 
     def _read_loop(self, proc):
         with open(self.log_file, "w") as log:
@@ -342,6 +360,10 @@ class TestPmd:
                 i = self._buf.find(text, offset)
                 if i >= 0:
                     return i
+                if text == self.PROMPT and self.PROMPT in _VERBOSE_LINES_RE.sub("", self._buf[offset:]):
+                    # testpmd writes its prompt one byte at a time: frames printed by the
+                    # forwarding lcore (set verbose) may land between the bytes
+                    return len(self._buf)
                 if self.proc.poll() is not None and not self._reader.is_alive():
                     raise TestPmdError(f"testpmd {self.name} exited ({self.proc.returncode}) "
                                        f"waiting for {what}:\n{self._buf[-4000:]}")
@@ -486,6 +508,138 @@ class TestPmd:
         self.lab.forget_prefix(self.prefix)
 
 
+class TestPmdVhost(TestPmd):
+    """dpdk-testpmd with one net_vhost port (port 0): testpmd is the vhost-user back-end.
+
+    server=True (the default, net_vhost's own default): testpmd creates the socket
+    and the front-end connects; server=False: testpmd connects (client=1) to a
+    front-end listening there. The port's MAC is net_vhost's fixed
+    56:48:4f:53:54:00 (see port_mac); frames testpmd sends carry it as source.
+    """
+
+    MEMORY_MB = 256
+    __test__ = False
+
+    def __init__(self, lab: "Lab", name: str, sock: str, peer: str = BROADCAST, server: bool = True, **kw):
+        super().__init__(lab, name, sock, mac="", peer=peer, server=server, **kw)
+
+    def _vdev(self) -> str:
+        vdev = f"net_vhost0,iface={self.sock},queues={self.queues}"
+        if not self.server:
+            vdev += ",client=1"
+        return vdev
+
+    def start(self, timeout: float = 30.0, rxonly: bool = True) -> "TestPmdVhost":
+        super().start(timeout, rxonly)
+        self.mac = self.port_mac
+        return self
+
+    def forget_socket(self):
+        """After a kill: a net_vhost server leaves its socket file, and a new one
+        refuses to bind over it (as QEMU's restart would, the caller cleans up)."""
+        if self.server and os.path.exists(self.sock):
+            os.unlink(self.sock)
+
+
+# --- the SDK's sample VNF --------------------------------------------------
+
+
+class L2fwd:
+    """nfv-l2fwd (sample-vnfs/l2fwd): `ports` are port specs ("vhost-user:PATH[,server]...").
+
+    Readiness: the control socket answers `status` (the runtime creates it after
+    memory, pools and ports, before the workers start). The file alone is not
+    enough: it exists from bind() on, and a connect() before listen() is refused."""
+
+    def __init__(self, lab: "Lab", ports: list[str], mode: str = "reflect", cpus: str | None = "1",
+                 name: str = "l2fwd", extra_args=()):
+        self.lab = lab
+        self.name = name
+        self.ports = list(ports)
+        self.mode = mode
+        self.cpus = cpus
+        self.extra_args = list(extra_args)
+        self.socket = lab.path(f"{name}.ctl")
+        self.rpc = RpcClient(self.socket)
+        self.proc: subprocess.Popen | None = None
+        self.log_file: Path | None = None
+        self.starts = 0
+
+    def command(self) -> list[str]:
+        cmd = [str(L2FWD_BIN), "--mode", self.mode, "--control", self.socket]
+        for p in self.ports:
+            cmd += ["--port", p]
+        if self.cpus is not None:
+            cmd += ["--cpus", self.cpus]
+        return cmd + self.extra_args
+
+    def start(self, timeout: float = 20.0) -> "L2fwd":
+        self.starts += 1
+        self.log_file = self.lab.logdir / f"{self.name}.{self.starts}.log"
+        self.proc = self.lab.spawn(self.command(), self.log_file)
+        wait_for(lambda: os.path.exists(self.socket) or self.proc.poll() is not None, timeout,
+                 what=f"{self.name} control socket {self.socket}")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before it was ready:\n{self.log()}")
+
+        def answers():
+            try:
+                return self.status()
+            except ConnectionRefusedError:  # between bind() and listen()
+                return None
+
+        wait_for(answers, timeout, what=f"{self.name} answering on {self.socket}")
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        return stop_process(self.proc, sig, timeout)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file and self.log_file.exists() else ""
+
+    def call(self, method: str, params=None):
+        return self.rpc.call(method, params)
+
+    def status(self) -> dict:
+        return self.call("status")
+
+    def stats(self) -> dict:
+        return self.call("stats")
+
+    def port_status(self, i: int = 0) -> dict:
+        return self.status()["ports"][i]
+
+    def port_stats(self, i: int = 0) -> dict:
+        return self.stats()["ports"][i]
+
+    def wait_link(self, up: bool = True, ports=None, timeout: float = 20.0):
+        want = "up" if up else "down"
+
+        def ok():
+            st = self.status()["ports"]
+            return all(st[i]["link"] == want for i in (range(len(st)) if ports is None else ports))
+
+        wait_for(ok, timeout, interval=0.05, what=f"{self.name} link {want} on ports {ports or 'all'}")
+
+    def wait_quiet(self, period: float = 0.5, timeout: float = 10.0) -> dict:
+        """Waits until no port's rx/tx counters changed for `period` seconds; returns the stats."""
+        last = [None, time.monotonic(), None]
+
+        def quiet():
+            st = self.stats()
+            key = [(p["rx_packets"], p["tx_packets"]) for p in st["ports"]]
+            if key != last[0]:
+                last[0], last[1] = key, time.monotonic()
+            last[2] = st
+            return time.monotonic() - last[1] >= period
+
+        wait_for(quiet, timeout, interval=0.1, what=f"{self.name} to go quiet")
+        return last[2]
+
+
 VERBOSE_RX_RE = re.compile(
     r"src=(?P<src>[0-9A-Fa-f:]{17}) - dst=(?P<dst>[0-9A-Fa-f:]{17}) - pool=\S+ - type=(?P<type>0x[0-9a-fA-F]+)")
 
@@ -608,6 +762,7 @@ class Lab:
         self._log_handles = []
         self.switches: list[Switch] = []
         self.pmds: list[TestPmd] = []
+        self.l2fwds: list[L2fwd] = []
 
     def path(self, name: str) -> str:
         return str(self.sockdir / name)
@@ -640,11 +795,22 @@ class Lab:
         self.pmds.append(pmd)
         return pmd.start() if start else pmd
 
+    def testpmd_vhost(self, name: str, sock: str, peer: str = BROADCAST, start: bool = True, **kw) -> TestPmdVhost:
+        pmd = TestPmdVhost(self, name, sock, peer, **kw)
+        self.pmds.append(pmd)
+        return pmd.start() if start else pmd
+
+    def l2fwd(self, ports: list[str], mode: str = "reflect", start: bool = True, **kw) -> L2fwd:
+        vnf = L2fwd(self, ports, mode, name=f"l2fwd{len(self.l2fwds) or ''}", **kw)
+        self.l2fwds.append(vnf)
+        return vnf.start() if start else vnf
+
     def cleanup(self) -> list[str]:
         """Stops every process (SIGTERM, then SIGKILL), removes sockets and DPDK
         run directories. Returns complaints (e.g. a process that needed SIGKILL)."""
         complaints = []
         switch_procs = {sw.proc.pid: sw for sw in self.switches if sw.proc is not None}
+        l2fwd_pids = {v.proc.pid for v in self.l2fwds if v.proc is not None}
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 try:
@@ -653,12 +819,13 @@ class Lab:
                 except OSError:
                     pass
                 rc = stop_process(proc, signal.SIGTERM, timeout=10)
-                name = "nfv-switch" if proc.pid in switch_procs else "testpmd"
+                name = ("nfv-switch" if proc.pid in switch_procs else
+                        "nfv-l2fwd" if proc.pid in l2fwd_pids else "testpmd")
                 if rc == -signal.SIGKILL:
                     complaints.append(f"pid {proc.pid} ({name}) needed SIGKILL")
-                elif proc.pid in switch_procs and rc != 0:
-                    # every test ends with a SIGTERM shutdown of a running switch: it must be clean
-                    complaints.append(f"nfv-switch (pid {proc.pid}) exited with {rc} on SIGTERM")
+                elif name != "testpmd" and rc != 0:
+                    # every test ends with a SIGTERM shutdown of a running switch/VNF: it must be clean
+                    complaints.append(f"{name} (pid {proc.pid}) exited with {rc} on SIGTERM")
         for fh in self._log_handles:
             fh.close()
         for prefix in self.prefixes:
@@ -674,7 +841,7 @@ def leftovers() -> list[str]:
     """What the suite left behind: processes, sockets, hugepage files, DPDK dirs."""
     started_pids = STARTED_PIDS
     found = []
-    for name in ("nfv-switch", "dpdk-testpmd"):
+    for name in ("nfv-switch", "dpdk-testpmd", "nfv-l2fwd"):
         for pid in pids_of(name):
             cmdline = process_cmdline(pid)
             if pid in started_pids or PREFIX in cmdline:

@@ -6,8 +6,8 @@
 // of shared memory means a back-end (or anyone else mapping the region) can
 // corrupt packet bytes, never the SDK's bookkeeping.
 //
-// Buffer layout: [headroom | data ... | tailroom]. The headroom (128 bytes by
-// default) leaves room for the 12-byte virtio-net header, which the port
+// Buffer layout: [headroom | data ... | tailroom]. The headroom (140 bytes by
+// default, see PacketPoolConfig) leaves room for the 12-byte virtio-net header, which the port
 // writes/reads right in front of the data (no copy), and for pushing tunnel
 // headers. A frame larger than one buffer (mergeable receive, virtio 1.2
 // 5.1.6.4) arrives as a chain of segments: next_segment(), total_length().

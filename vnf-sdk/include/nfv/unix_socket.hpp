@@ -14,4 +14,12 @@ namespace nfv {
 // file is left alone.
 Status reclaim_unix_socket_path(const std::string& path);
 
+// Creates a listening AF_UNIX stream socket (non-blocking, close-on-exec) at
+// `path` with file mode `mode`, and returns its fd. The file appears only
+// once it accepts connections: the socket is bound under a temporary name in
+// the same directory, chmod-ed and listening, then renamed onto `path`, so a
+// client that sees the file can connect (no ECONNREFUSED window). A stale
+// socket at `path` is replaced, a live one refused (reclaim_unix_socket_path).
+Result<int> listen_unix_socket(const std::string& path, unsigned mode, int backlog);
+
 }  // namespace nfv

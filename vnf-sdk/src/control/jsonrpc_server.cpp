@@ -402,33 +402,14 @@ Result<std::unique_ptr<JsonRpcServer>> JsonRpcServer::listen(EventLoop& loop,
   }
   if (Status st = make_parent_dirs(path); !st) return Error(st.error());
 
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return make_error(Errc::io, "cannot create a unix socket: " + errno_text(errno));
-  auto fail = [fd](Errc code, std::string message) {
-    ::close(fd);
-    return make_error(code, std::move(message));
-  };
-  // Safe cast: sockaddr_un is one of the address types bind() accepts.
-  const auto* sa = reinterpret_cast<const sockaddr*>(&addr);
-  if (::bind(fd, sa, sizeof addr) != 0) {
-    if (errno != EADDRINUSE)
-      return fail(Errc::io, "cannot bind " + path + ": " + errno_text(errno));
-    // Replace the leftover of a server that exited without cleaning up, never a live one.
-    if (Status st = reclaim_unix_socket_path(path); !st) return fail(st.error().code, st.error().message);
-    if (::bind(fd, sa, sizeof addr) != 0) {
-      return fail(Errc::io, "cannot bind " + path + ": " + errno_text(errno));
-    }
-  }
+  auto listening = listen_unix_socket(path, mode, SOMAXCONN);
+  if (!listening) return std::move(listening).error();
+  const int fd = *listening;
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || ::chmod(path.c_str(), mode) != 0) {
+  if (::stat(path.c_str(), &st) != 0) {
     const int err = errno;
-    ::unlink(path.c_str());
-    return fail(Errc::io, "cannot set the mode of " + path + ": " + errno_text(err));
-  }
-  if (::listen(fd, SOMAXCONN) != 0) {
-    const int err = errno;
-    ::unlink(path.c_str());
-    return fail(Errc::io, "cannot listen on " + path + ": " + errno_text(err));
+    ::close(fd);
+    return make_error(Errc::io, "cannot stat " + path + ": " + errno_text(err));
   }
 
   std::unique_ptr<JsonRpcServer> server(new JsonRpcServer());

@@ -96,7 +96,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RunOptions& o) {
   std::size_t ring_bytes = 0;
   uint32_t ring_slots = 0;  // receive + transmit descriptors one thread keeps busy
   for (const auto& c : configs) {
-    ring_bytes += 2 * (virtio::split_ring_layout(c.queue_size).total_size + 64) * o.threads;
+    ring_bytes += 2 * (virtio::split_ring_layout(c.queue_size, virtio::kSeparateUsedAlign).total_size + 4096) * o.threads;
     ring_slots += 2u * c.queue_size;
   }
   if (pool.count == 0) pool.count = 2 * ring_slots + 1024;

@@ -229,21 +229,9 @@ Result<UnixChannel> connect_unix(const std::string& path, std::chrono::milliseco
 Result<UnixListener> UnixListener::listen(const std::string& path) {
   sockaddr_un addr;
   if (!fill_address(path, addr)) return bad_path(path);
-  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!s.valid()) return sys_error(Errc::io, "socket", errno);
-  const auto* sa = reinterpret_cast<const sockaddr*>(&addr);  // sockaddr_un is a sockaddr
-  if (::bind(s.get(), sa, sizeof addr) != 0) {
-    const int err = errno;
-    if (err != EADDRINUSE) return sys_error(Errc::io, "binding " + path, err);
-    // Replace a socket file nobody listens on, never a live one.
-    if (Status st = reclaim_unix_socket_path(path); !st) return std::move(st).error();
-    if (::bind(s.get(), sa, sizeof addr) != 0) return sys_error(Errc::io, "binding " + path, errno);
-  }
-  if (::listen(s.get(), 16) != 0) {
-    const int err = errno;
-    ::unlink(path.c_str());
-    return sys_error(Errc::io, "listening on " + path, err);
-  }
+  auto fd = listen_unix_socket(path, 0660, 16);
+  if (!fd) return std::move(fd).error();
+  UniqueFd s(*fd);
   return UnixListener(std::move(s), path);
 }
 

@@ -99,7 +99,7 @@ Result<std::unique_ptr<VhostUserPort>> VhostUserPort::create(const VhostUserPort
     return port_error(config, Errc::invalid_argument, "queue size must be a power of two up to 32768");
   }
   std::unique_ptr<VhostUserPort> port(new VhostUserPort(config, memory));
-  const std::size_t ring_bytes = virtio::split_ring_layout(config.queue_size).total_size;
+  const std::size_t ring_bytes = virtio::split_ring_layout(config.queue_size, virtio::kSeparateUsedAlign).total_size;
   for (uint16_t i = 0; i < config.queue_pairs; ++i) {
     if (pools[i] == nullptr || !pools[i]->owns_region(memory.region())) {
       return port_error(config, Errc::invalid_argument, "packet pool of queue pair " + std::to_string(i) +
@@ -107,8 +107,8 @@ Result<std::unique_ptr<VhostUserPort>> VhostUserPort::create(const VhostUserPort
     }
     auto qp = std::make_unique<QueuePair>();
     qp->pool_ = pools[i];
-    auto rx = memory.carve(ring_bytes, 64);
-    auto tx = memory.carve(ring_bytes, 64);
+    auto rx = memory.carve(ring_bytes, 4096);
+    auto tx = memory.carve(ring_bytes, 4096);
     if (!rx || !tx) return port_error(config, Errc::resource, (rx ? tx : rx).error().message);
     qp->rx_ring_ = *rx;
     qp->tx_ring_ = *tx;
@@ -166,7 +166,8 @@ Status VhostUserPort::attach(vhost_user::UnixChannel channel) {
     for (bool is_rx : {true, false}) {
       std::byte* block = is_rx ? qp.rx_ring_ : qp.tx_ring_;
       virtio::SplitQueueConfig qc =
-          virtio::contiguous_split_queue(config_.queue_size, block, region.driver_memory(), features);
+          virtio::contiguous_split_queue(config_.queue_size, block, region.driver_memory(), features,
+                                         virtio::kSeparateUsedAlign);
       qc.counters = is_rx ? qp.rx_.ring_counters() : qp.tx_.ring_counters();
       auto q = virtio::SplitVirtqueue::create(qc);
       if (!q) return std::move(q).error();

@@ -104,7 +104,10 @@ uint32_t NetRxQueue::receive(Packet** out, uint32_t n) noexcept {
       continue;
     }
     PacketAccess::set_segment(*p, static_cast<uint16_t>(buffer_offset_ + kNetHeaderSize), len - kNetHeaderSize);
-    if (mergeable_) {
+    // 5.1.6.4.2: every buffer of a merged frame but the last is used up to
+    // its full length, so a frame shorter than one buffer is one buffer:
+    // read num_buffers (a cache line the frame itself does not share) only then.
+    if (mergeable_ && len == buffer_len_) {
       uint16_t num_buffers;
       std::memcpy(&num_buffers, PacketAccess::buffer(*p) + buffer_offset_ + kNumBuffersOffset, sizeof num_buffers);
       if (num_buffers == 0 || num_buffers > q_->size()) {
@@ -179,7 +182,11 @@ uint32_t NetTxQueue::transmit(Packet* const* pkts, uint32_t n) noexcept {
   uint32_t i = 0;
   for (; i < n; ++i) {
     Packet* p = pkts[i];
-    if (drop_reason(p)) {
+    // One branch for the usual packet (one segment, our region, room for the
+    // header); the rest goes through drop_reason().
+    const bool plain = p->segments() == 1 && p->headroom() >= kNetHeaderSize &&
+                       p->pool()->region_base() == region_base_;
+    if (!plain && drop_reason(p)) [[unlikely]] {
       PacketPool::free(p);
       continue;
     }

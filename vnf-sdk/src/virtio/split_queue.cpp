@@ -6,21 +6,10 @@
 #include <string>
 
 namespace nfv::virtio {
-namespace {
+using split_queue_detail::load_relaxed;
+using split_queue_detail::store_relaxed;
 
-// The rings live in memory the device writes concurrently; every access to a
-// field the other side reads or writes goes through std::atomic_ref so that
-// the compiler loads/stores it exactly once. The fields are naturally aligned
-// (checked in create()), which is all atomic_ref<uint16_t/uint32_t> requires.
-uint16_t load_relaxed(uint16_t* p) noexcept {
-  return std::atomic_ref<uint16_t>(*p).load(std::memory_order_relaxed);
-}
-uint32_t load_relaxed(uint32_t* p) noexcept {
-  return std::atomic_ref<uint32_t>(*p).load(std::memory_order_relaxed);
-}
-void store_relaxed(uint16_t* p, uint16_t v) noexcept {
-  std::atomic_ref<uint16_t>(*p).store(v, std::memory_order_relaxed);
-}
+namespace {
 
 // Reinterprets a byte offset of a caller-provided ring area as a ring field.
 // Safe: create() checked the area is inside the caller's window, large enough
@@ -41,8 +30,6 @@ bool overlap(const void* a, std::size_t alen, const void* b, std::size_t blen) n
   return x < y + blen && y < x + alen;
 }
 
-uint32_t clamp_u32(uint64_t v) noexcept { return v > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(v); }
-
 Error config_error(std::string what) {
   return make_error(Errc::invalid_argument, "split virtqueue: " + std::move(what));
 }
@@ -57,8 +44,8 @@ bool DriverMemory::contains(const void* p, std::size_t len) const noexcept {
 }
 
 SplitQueueConfig contiguous_split_queue(uint32_t size, std::byte* block, const DriverMemory& memory,
-                                        uint64_t features) noexcept {
-  const SplitRingLayout l = split_ring_layout(size);
+                                        uint64_t features, std::size_t used_align) noexcept {
+  const SplitRingLayout l = split_ring_layout(size, used_align);
   SplitQueueConfig c;
   c.size = size;
   c.desc = block + l.desc_offset;
@@ -135,45 +122,6 @@ Result<SplitVirtqueue> SplitVirtqueue::create(const SplitQueueConfig& c) {
   return q;
 }
 
-uint16_t SplitVirtqueue::take_descriptors(uint32_t n) noexcept {
-  const uint16_t head = free_head_;
-  if (in_order_) {
-    free_head_ = static_cast<uint16_t>((head + n) & mask_);
-  } else {
-    uint16_t tail = head;
-    for (uint32_t i = 1; i < n; ++i) tail = state_[tail].next;
-    free_head_ = state_[tail].next;
-  }
-  num_free_ -= n;
-  return head;
-}
-
-void SplitVirtqueue::expose(uint16_t head, uint16_t chain_len) noexcept {
-  DescState& s = state_[head];
-  s.chain_len = chain_len;
-  s.avail_pos = avail_shadow_;
-  s.in_flight_head = true;
-  // Plain-ordered store: the device reads this slot only after it observes the
-  // release store of avail->idx in publish().
-  store_relaxed(&avail_ring_[avail_shadow_ & mask_], head);
-  ++avail_shadow_;
-  ++in_flight_;
-  ++counters_->added;
-}
-
-AddStatus SplitVirtqueue::add_buffer(uint64_t addr, uint32_t len, bool writable, uint64_t token) noexcept {
-  if (num_free_ == 0) {
-    ++counters_->ring_full;
-    return AddStatus::ring_full;
-  }
-  const uint16_t head = take_descriptors(1);
-  desc_[head] = VirtqDesc{addr, len, writable ? VIRTQ_DESC_F_WRITE : uint16_t{0}, 0};
-  state_[head].token = token;
-  state_[head].writable_len = writable ? len : 0;
-  expose(head, 1);
-  return AddStatus::ok;
-}
-
 AddStatus SplitVirtqueue::add_chain(std::span<const BufferSegment> segments, uint64_t token) noexcept {
   const std::size_t n = segments.size();
   bool seen_writable = false;
@@ -209,122 +157,6 @@ AddStatus SplitVirtqueue::add_chain(std::span<const BufferSegment> segments, uin
   return AddStatus::ok;
 }
 
-bool SplitVirtqueue::publish() noexcept {
-  const uint16_t old_idx = avail_published_;
-  const uint16_t new_idx = avail_shadow_;
-  if (old_idx == new_idx) return false;
-  // Release: the descriptors and avail ring slots written by add_*() become
-  // visible to the device no later than the new index (2.7.13.3).
-  std::atomic_ref<uint16_t>(*avail_idx_).store(new_idx, std::memory_order_release);
-  avail_published_ = new_idx;
-  counters_->published += static_cast<uint16_t>(new_idx - old_idx);
-  // Full fence: our idx store must be visible before we read the device's
-  // suppression state; otherwise the device may go to sleep after reading the
-  // old idx while we read its stale "don't notify" and skip the kick (2.7.13.4).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  bool need;
-  if (event_idx_) {
-    need = vring_need_event(load_relaxed(avail_event_), new_idx, old_idx);
-  } else {
-    need = (load_relaxed(used_flags_) & VRING_USED_F_NO_NOTIFY) == 0;
-  }
-  if (need) ++counters_->notifies;
-  return need;
-}
-
-bool SplitVirtqueue::completable(uint32_t id) const noexcept {
-  if (id >= size_) return false;
-  const DescState& s = state_[id];
-  // A head added but not yet published is not the device's to complete.
-  const uint16_t unpublished = static_cast<uint16_t>(avail_shadow_ - avail_published_);
-  return s.in_flight_head && static_cast<uint16_t>(s.avail_pos - avail_published_) >= unpublished;
-}
-
-uint32_t SplitVirtqueue::checked_len(uint16_t head, uint32_t len) noexcept {
-  if (len > state_[head].writable_len) {
-    ++counters_->bad_used_lens;  // the device claims to have written past the buffer
-    return 0;
-  }
-  return len;
-}
-
-std::size_t SplitVirtqueue::poll_used(std::span<Completion> out) noexcept {
-  if (needs_reset_ || out.empty()) return 0;
-  // Acquire: the used entries the device wrote before storing idx are visible
-  // to the loads below (2.7.14, pairs with the device's release of used->idx).
-  const uint16_t used_idx = std::atomic_ref<uint16_t>(*used_idx_).load(std::memory_order_acquire);
-  if (static_cast<uint16_t>(used_idx - last_used_) > size_) {
-    // More entries than the ring holds: the device is broken or hostile and
-    // the ring content is meaningless. Stop until the owner resets the queue.
-    ++counters_->bad_used_index;
-    needs_reset_ = true;
-    return 0;
-  }
-  return in_order_ ? poll_in_order(out, used_idx) : poll_any_order(out, used_idx);
-}
-
-std::size_t SplitVirtqueue::poll_any_order(std::span<Completion> out, uint16_t used_idx) noexcept {
-  std::size_t n = 0;
-  while (last_used_ != used_idx && n < out.size()) {
-    VirtqUsedElem& e = used_ring_[last_used_ & mask_];
-    const uint32_t id = load_relaxed(&e.id);  // read once: the device may rewrite it
-    const uint32_t len = load_relaxed(&e.len);
-    ++last_used_;
-    if (!completable(id)) {
-      ++counters_->bad_used_ids;  // out of range, duplicate, or never published
-      continue;
-    }
-    const auto head = static_cast<uint16_t>(id);
-    DescState& s = state_[head];
-    out[n++] = Completion{s.token, checked_len(head, len)};
-    s.in_flight_head = false;
-    // Return the chain to the free list: walk the driver's own links (bounded
-    // by chain_len <= size) to the tail and splice the chain in front.
-    uint16_t tail = head;
-    for (uint32_t i = 1; i < s.chain_len; ++i) tail = state_[tail].next;
-    state_[tail].next = free_head_;
-    free_head_ = head;
-    num_free_ += s.chain_len;
-    --in_flight_;
-  }
-  counters_->completed += n;
-  return n;
-}
-
-std::size_t SplitVirtqueue::poll_in_order(std::span<Completion> out, uint16_t used_idx) noexcept {
-  std::size_t n = 0;
-  while (last_used_ != used_idx && n < out.size()) {
-    VirtqUsedElem& e = used_ring_[last_used_ & mask_];
-    const uint32_t id = load_relaxed(&e.id);
-    const uint32_t len = load_relaxed(&e.len);
-    if (!completable(id)) {
-      ++counters_->bad_used_ids;
-      ++last_used_;
-      continue;
-    }
-    // 2.7.9: this entry completes every in-flight buffer up to and including
-    // `id`. In-flight heads form one sequence from in_order_next_head_, and id
-    // is one of them, so the walk ends at id after at most in_flight_ steps.
-    // If `out` fills first, the entry stays unconsumed and the next call resumes.
-    while (n < out.size()) {
-      const uint16_t h = in_order_next_head_;
-      DescState& s = state_[h];
-      const bool last = h == id;
-      out[n++] = Completion{s.token, last ? checked_len(h, len) : clamp_u32(s.writable_len)};
-      s.in_flight_head = false;
-      in_order_next_head_ = static_cast<uint16_t>((h + s.chain_len) & mask_);
-      num_free_ += s.chain_len;
-      --in_flight_;
-      if (last) {
-        ++last_used_;
-        break;
-      }
-    }
-  }
-  counters_->completed += n;
-  return n;
-}
-
 bool SplitVirtqueue::set_interrupts(bool enable) noexcept {
   if (!enable) {
     if (event_idx_) {
@@ -345,7 +177,7 @@ bool SplitVirtqueue::set_interrupts(bool enable) noexcept {
   }
   // Full fence: the re-enable must be visible before we re-read used->idx, or
   // a completion landing in between is neither seen here nor interrupted.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  split_queue_detail::full_barrier();
   return std::atomic_ref<uint16_t>(*used_idx_).load(std::memory_order_acquire) != last_used_;
 }
 
