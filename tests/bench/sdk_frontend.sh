@@ -143,16 +143,25 @@ for s in sizes:
                      rx_min=min([float(r["rx_mpps"]) for r in sel], default=None),
                      rx_max=max([float(r["rx_mpps"]) for r in sel], default=None), rounds=len(sel))
     ratio = m["nfv"]["rx"] / m["dpdk"]["rx"] if m["nfv"]["rx"] and m["dpdk"]["rx"] else None
-    res.append(dict(size=s, nfv=m["nfv"], dpdk=m["dpdk"], ratio_rx=ratio))
+    # paired: the two front-ends of one round ran back to back; the median of those ratios
+    by_round = {}
+    for r in rows:
+        if int(r["size"]) == s:
+            by_round.setdefault(r["round"], {})[r["frontend"]] = float(r["rx_mpps"])
+    paired = med([v["nfv"] / v["dpdk"] for v in by_round.values() if v.get("nfv") and v.get("dpdk")])
+    for fe in m.values():
+        fe["rx_gbps"] = fe["rx"] * s * 8 / 1000 if fe["rx"] else None  # frame bytes, no FCS
+    res.append(dict(size=s, nfv=m["nfv"], dpdk=m["dpdk"], ratio_rx=ratio, paired_ratio_rx=paired))
     f = lambda x, p=2: "-" if x is None else f"{x:.{p}f}"
-    lines.append(f"{s:>5} B  nfv-sdk rx {f(m['nfv']['rx'])} tx {f(m['nfv']['tx'])} Mpps, {f(m['nfv']['cpp'],0)} cyc/pkt | "
-                 f"DPDK virtio_user rx {f(m['dpdk']['rx'])} tx {f(m['dpdk']['tx'])} Mpps, {f(m['dpdk']['cpp'],0)} cyc/pkt | "
-                 f"ratio {f(ratio)}x")
+    lines.append(f"{s:>5} B  nfv-sdk rx {f(m['nfv']['rx'])} Mpps ({f(m['nfv']['rx_gbps'],1)} Gbit/s) tx {f(m['nfv']['tx'])}, "
+                 f"{f(m['nfv']['cpp'],0)} cyc/pkt | DPDK virtio_user rx {f(m['dpdk']['rx'])} Mpps "
+                 f"({f(m['dpdk']['rx_gbps'],1)} Gbit/s) tx {f(m['dpdk']['tx'])}, {f(m['dpdk']['cpp'],0)} cyc/pkt | "
+                 f"ratio {f(ratio)}x (paired {f(paired)}x)")
 with open(f"{out}/medians.csv", "w") as fh:
-    fh.write("size,nfv_rx_mpps,nfv_tx_mpps,nfv_cycles_per_packet,dpdk_rx_mpps,dpdk_tx_mpps,dpdk_cycles_per_packet,ratio_rx\n")
+    fh.write("size,nfv_rx_mpps,nfv_tx_mpps,nfv_cycles_per_packet,dpdk_rx_mpps,dpdk_tx_mpps,dpdk_cycles_per_packet,ratio_rx,paired_ratio_rx\n")
     for r in res:
         fh.write(",".join(str(x) for x in (r["size"], r["nfv"]["rx"], r["nfv"]["tx"], r["nfv"]["cpp"], r["dpdk"]["rx"],
-                                           r["dpdk"]["tx"], r["dpdk"]["cpp"], r["ratio_rx"])) + "\n")
+                                           r["dpdk"]["tx"], r["dpdk"]["cpp"], r["ratio_rx"], r["paired_ratio_rx"])) + "\n")
 json.dump(dict(medians=res, rounds=[json.loads(l) for l in open(f"{out}/rounds.jsonl")]), open(f"{out}/results.json", "w"), indent=2)
 summary = "medians over rounds (Mpps received back / sent by the front-end; back-end testpmd macswap):\n" + "\n".join(lines)
 open(f"{out}/summary.txt", "w").write(summary + "\n")
