@@ -195,7 +195,9 @@ void Runtime::service_ports() {
     const bool up = ports_[i]->link_up();
     if (up != link_seen_[i]) {
       link_seen_[i] = up;
-      if (up && !woke) {  // sleeping workers must refill the new receive rings
+      // Sleeping workers must refill new receive rings (up) or drain the old
+      // ones so that the port can reconnect (down).
+      if (!woke) {
         wake_workers();
         woke = true;
       }
