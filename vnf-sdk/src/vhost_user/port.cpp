@@ -128,11 +128,12 @@ Result<std::unique_ptr<VhostUserPort>> VhostUserPort::create(const VhostUserPort
 }
 
 VhostUserPort::~VhostUserPort() {
+  if (pending_.valid()) pending_.wait();  // bounded by the reply timeout
   // Close the connection first: the back-end stops using our memory.
   frontend_.reset();
 }
 
-Status VhostUserPort::attach(vhost_user::UnixChannel channel) {
+Result<vhost_user::VhostUserFrontend> VhostUserPort::attach(vhost_user::UnixChannel channel) {
   vhost_user::FrontendOptions fo;
   fo.reply_timeout = config_.reply_timeout;
   auto fe = vhost_user::VhostUserFrontend::start(std::move(channel), fo);
@@ -155,10 +156,10 @@ Status VhostUserPort::attach(vhost_user::UnixChannel channel) {
     want |= feature_bit(virtio::VIRTIO_NET_F_MQ);
   }
   const uint64_t features = want & offered;
-  if (auto s = fe->set_features(features); !s) return s;
+  if (auto s = fe->set_features(features); !s) return std::move(s).error();
   const SharedRegion& region = memory_->region();
   const vhost_user::SharedMemory table[1] = {{region.memory_region(), region.fd()}};
-  if (auto s = fe->set_mem_table(table); !s) return s;
+  if (auto s = fe->set_mem_table(table); !s) return std::move(s).error();
 
   const bool mergeable = (features & feature_bit(virtio::VIRTIO_NET_F_MRG_RXBUF)) != 0;
   for (uint32_t i = 0; i < qps_.size(); ++i) {
@@ -181,7 +182,7 @@ Status VhostUserPort::attach(vhost_user::UnixChannel channel) {
       v.base = 0;
       v.kick_fd = is_rx ? qp.rx_kick_.get() : qp.tx_kick_.get();
       v.call_fd = is_rx ? qp.rx_call_.get() : -1;
-      if (auto s = fe->setup_vring(v); !s) return s;
+      if (auto s = fe->setup_vring(v); !s) return std::move(s).error();
       // The data-path thread does not touch the queues in state down/stopped.
       if (is_rx) {
         qp.rx_.attach(std::move(*q), *qp.pool_, mergeable, qp.rx_kick_.get());
@@ -191,16 +192,40 @@ Status VhostUserPort::attach(vhost_user::UnixChannel channel) {
     }
   }
   for (uint32_t i = 0; i < qps_.size(); ++i) {
-    if (auto s = fe->enable_vring(virtio::rx_queue_index(i), true); !s) return s;
-    if (auto s = fe->enable_vring(virtio::tx_queue_index(i), true); !s) return s;
+    if (auto s = fe->enable_vring(virtio::rx_queue_index(i), true); !s) return std::move(s).error();
+    if (auto s = fe->enable_vring(virtio::tx_queue_index(i), true); !s) return std::move(s).error();
   }
-  features_ = features;
-  frontend_.emplace(std::move(*fe));
   // Release: the rings attached above are visible to each data-path thread
   // before it sees `running` (its acquire load in rx_burst/tx_burst).
   for (auto& qp : qps_) qp->state_.store(QueuePair::State::running, std::memory_order_release);
-  return {};
+  return std::move(*fe);
 }
+
+void VhostUserPort::finish_attach() {
+  auto fe = pending_.get();
+  if (!fe) {
+    ++failed_;
+    last_error_ = fe.error().message;
+    spdlog::warn("port {}: handshake failed: {}; retrying", name_, fe.error().message);
+    // The handshake thread is done and never set them running: nobody else touches the rings.
+    for (auto& qp : qps_) {
+      qp->rx_.detach();
+      qp->tx_.detach();
+    }
+    phase_ = Phase::disconnected;
+    next_attempt_ = std::chrono::steady_clock::now() + config_.reconnect_interval;
+    return;
+  }
+  frontend_.emplace(std::move(*fe));
+  features_ = frontend_->acked_features();
+  ++connects_;
+  index_errors_at_connect_ = ring_index_errors();
+  last_error_.clear();
+  phase_ = Phase::connected;
+  spdlog::info("port {}: connected to {} ({} queue pair(s), features {:#x})", name_, config_.path, qps_.size(),
+               features_);
+}
+
 
 void VhostUserPort::lost(const Error& why) {
   spdlog::warn("port {}: back-end lost ({}); draining queues, then reconnecting", name_, why.message);
@@ -255,25 +280,15 @@ void VhostUserPort::service() {
         next_attempt_ = now + config_.reconnect_interval;
         return;
       }
-      // A queue pair in `stopped` or `down` is not touched by its thread: safe to (re)attach.
-      if (auto s = attach(std::move(*ch)); !s) {
-        ++failed_;
-        last_error_ = s.error().message;
-        spdlog::warn("port {}: handshake failed: {}; retrying", name_, s.error().message);
-        frontend_.reset();
-        for (auto& qp : qps_) {
-          qp->rx_.detach();
-          qp->tx_.detach();
-        }
-        next_attempt_ = now + config_.reconnect_interval;
-        return;
-      }
-      ++connects_;
-      index_errors_at_connect_ = ring_index_errors();
-      last_error_.clear();
-      phase_ = Phase::connected;
-      spdlog::info("port {}: connected to {} ({} queue pair(s), features {:#x})", name_, config_.path,
-                   qps_.size(), features_);
+      // Queue pairs in `stopped` or `down` are not touched by their threads:
+      // the handshake thread may (re)attach them.
+      pending_ = std::async(std::launch::async,
+                            [this, c = std::move(*ch)]() mutable { return attach(std::move(c)); });
+      phase_ = Phase::connecting;
+      return;
+    }
+    case Phase::connecting: {
+      if (pending_.wait_for(0ms) == std::future_status::ready) finish_attach();
       return;
     }
   }

@@ -8,6 +8,7 @@
 //                     net_vhost default, nfv-switch `mode = "server"`).
 //   server            we listen on `path`; the back-end connects (DPDK
 //                     net_vhost client=1, nfv-switch `mode = "client"`).
+// The handshake runs on a thread of its own, so service() never blocks.
 // Either way a lost back-end is noticed by service() (EOF on the socket), the
 // queue pairs are drained (see nfv/port.hpp), and the port reconnects: the
 // client retries every `reconnect_interval`, the server waits for the next
@@ -25,6 +26,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <optional>
 #include <span>
@@ -70,9 +72,14 @@ class VhostUserPort final : public Port {
   const VhostUserPortConfig& config() const noexcept { return config_; }
 
  private:
-  enum class Phase { disconnected, connected, draining };
+  enum class Phase { disconnected, connecting, connected, draining };
   VhostUserPort(const VhostUserPortConfig& c, PacketMemory& m) : Port(c.name), config_(c), memory_(&m) {}
-  Status attach(vhost_user::UnixChannel channel);  // the handshake and ring set-up
+  // The handshake and ring set-up; runs on a short-lived thread of its own
+  // (back-ends may take ~1 s to answer the first message) so that service()
+  // never blocks the control thread. Touches only queue pairs that are down or
+  // stopped, and sets them running at the end.
+  Result<vhost_user::VhostUserFrontend> attach(vhost_user::UnixChannel channel);
+  void finish_attach();                            // connecting -> connected / disconnected
   void lost(const Error& why);                     // connected -> draining
   void refuse_extra_connections();
   uint64_t ring_index_errors() const noexcept;  // bad used indexes over all rings (any thread may count)
@@ -81,6 +88,7 @@ class VhostUserPort final : public Port {
   PacketMemory* memory_;
   std::optional<vhost_user::UnixListener> listener_;
   std::optional<vhost_user::VhostUserFrontend> frontend_;
+  std::future<Result<vhost_user::VhostUserFrontend>> pending_;  // handshake in progress
   Phase phase_ = Phase::disconnected;
   std::chrono::steady_clock::time_point next_attempt_{};
   uint64_t features_ = 0;
