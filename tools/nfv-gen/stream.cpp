@@ -125,11 +125,13 @@ nfv::Result<StreamTemplate> StreamTemplate::build(const StreamSpec& s) {
   t.ref_l3_len_ = v4 ? load_be16(t.header_.data() + t.l3_ + 2) : 0;
   t.size_ = s.size;
   t.flows_ = s.flows;
+  t.flows_mod_ = FastMod(s.flows);
   t.size_salt_ = mix(s.seed ^ 0x53495a45);  // "SIZE"
   const auto field = [&](uint32_t base, const FieldVariation& v, uint64_t n) {
     Field f;
     f.base = base;
     f.count = v.mode == Vary::fixed ? 1 : v.count;
+    f.mod = FastMod(f.count);
     f.salt = v.mode == Vary::random ? (mix(s.seed + n) | 1) : 0;
     return f;
   };
@@ -146,7 +148,8 @@ nfv::Result<StreamTemplate> StreamTemplate::build(const StreamSpec& s) {
 }
 
 uint32_t StreamTemplate::Field::value(uint32_t flow) const noexcept {
-  const uint64_t k = salt != 0 ? mix(salt ^ flow) % count : flow % count;
+  // The random draw stays a 64-bit modulo of the hash: only random fields pay it.
+  const uint64_t k = salt != 0 ? mix(salt ^ flow) % count : mod(flow);
   return base + static_cast<uint32_t>(k);
 }
 
@@ -186,30 +189,56 @@ uint32_t StreamTemplate::max_frame_size() const noexcept {
 // checksum: its field and the pseudo-header), the four flow fields (addresses
 // are in the IPv4 header checksum and in the L4 pseudo-header) and the
 // signature words that replace zero padding. Padding is zero and adds nothing.
+// flatten: flow_fields(), value() and the checksum helpers inline into the per-frame path.
 template <bool kIpv4, bool kUdp>
-uint32_t StreamTemplate::write_impl(const StreamTemplate& t, uint8_t* out, uint32_t room,
+[[gnu::flatten]] uint32_t StreamTemplate::write_impl(const StreamTemplate& t, uint8_t* out, uint32_t room,
                                     uint64_t seq, uint64_t tsc) noexcept {
   const uint32_t size = t.frame_size(seq);
   if (size > room) return 0;
   const uint32_t hlen = t.l4_ + uint32_t{t.l4_header_};
-  std::memcpy(out, t.header_.data(), hlen);
-  std::memset(out + hlen, 0, size - hlen);  // size >= hlen: check_stream_spec()
+  if (room >= kMaxHeader) {
+    // One fixed-size copy (the template is zero after the headers) instead of
+    // a variable copy and a variable memset; only longer frames need more zeros.
+    std::memcpy(out, t.header_.data(), kMaxHeader);
+    if (size > kMaxHeader) std::memset(out + kMaxHeader, 0, size - kMaxHeader);
+  } else {
+    std::memcpy(out, t.header_.data(), hlen);
+    std::memset(out + hlen, 0, size - hlen);  // size >= hlen: check_stream_spec()
+  }
   uint8_t* ip = out + t.l3_;
   uint8_t* l4 = out + t.l4_;
   constexpr uint32_t kCsumAt = kUdp ? 6 : 16;
-  uint16_t l4_ck = load_be16(l4 + kCsumAt);
-  uint16_t ip_ck = kIpv4 ? load_be16(ip + 10) : 0;
+  // RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), with every change summed into
+  // one accumulator and folded once at the end (one's complement addition is
+  // associative; 32-bit words fold into the same 16-bit sum as their halves).
+  uint64_t l4_acc = static_cast<uint16_t>(~load_be16(l4 + kCsumAt));
+  uint64_t ip_acc = kIpv4 ? static_cast<uint16_t>(~load_be16(ip + 10)) : 0;
+  const auto change16 = [](uint64_t& acc, uint16_t old_v, uint16_t new_v) {
+    acc += static_cast<uint16_t>(~old_v);
+    acc += new_v;
+  };
+  const auto change32 = [](uint64_t& acc, uint32_t old_v, uint32_t new_v) {
+    acc += ~old_v;
+    acc += new_v;
+  };
+  const auto fold = [](uint64_t acc) {
+    acc = (acc & 0xffffffff) + (acc >> 32);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    return static_cast<uint16_t>(~acc);
+  };
 
   const auto l4_len = static_cast<uint16_t>(size - t.l4_);
-  l4_ck = checksum_update16(l4_ck, t.l4_header_, l4_len);  // pseudo-header length
+  change16(l4_acc, t.l4_header_, l4_len);  // pseudo-header length
   if constexpr (kUdp) {
     store_be16(l4 + 4, l4_len);
-    l4_ck = checksum_update16(l4_ck, t.l4_header_, l4_len);
+    change16(l4_acc, t.l4_header_, l4_len);
   }
   if constexpr (kIpv4) {
     const auto total = static_cast<uint16_t>(size - t.l3_);
     store_be16(ip + 2, total);
-    ip_ck = checksum_update16(ip_ck, t.ref_l3_len_, total);
+    change16(ip_acc, t.ref_l3_len_, total);
   } else {
     store_be16(ip + 4, l4_len);  // IPv6 payload length: not in any checksum but
                                  // the pseudo-header
@@ -218,23 +247,23 @@ uint32_t StreamTemplate::write_impl(const StreamTemplate& t, uint8_t* out, uint3
   const FlowFields f = t.flow_fields(t.flow(seq));
   const auto set_address = [&](uint16_t at, uint32_t base, uint32_t v) {
     store_be32(out + at, v);
-    l4_ck = checksum_update32(l4_ck, base, v);
-    if constexpr (kIpv4) ip_ck = checksum_update32(ip_ck, base, v);
+    change32(l4_acc, base, v);
+    if constexpr (kIpv4) change32(ip_acc, base, v);
   };
   set_address(t.ip_src_low_, t.src_ip_.base, f.src_ip);
   set_address(t.ip_dst_low_, t.dst_ip_.base, f.dst_ip);
   store_be16(l4, f.src_port);
-  l4_ck = checksum_update16(l4_ck, static_cast<uint16_t>(t.src_port_.base), f.src_port);
+  change16(l4_acc, static_cast<uint16_t>(t.src_port_.base), f.src_port);
   store_be16(l4 + 2, f.dst_port);
-  l4_ck = checksum_update16(l4_ck, static_cast<uint16_t>(t.dst_port_.base), f.dst_port);
-  if constexpr (kIpv4) store_be16(ip + 10, ip_ck);
+  change16(l4_acc, static_cast<uint16_t>(t.dst_port_.base), f.dst_port);
+  if constexpr (kIpv4) store_be16(ip + 10, fold(ip_acc));
 
   if (size >= hlen + kSignatureSize) {
     uint8_t* sig = out + hlen;  // even offset from the L4 header: 16-bit aligned for the sum
     write_signature(sig, Signature{t.id_, static_cast<uint32_t>(seq), tsc});
-    for (uint32_t i = 0; i < kSignatureSize; i += 4)
-      l4_ck = checksum_update32(l4_ck, 0, load_be32(sig + i));
+    for (uint32_t i = 0; i < kSignatureSize; i += 4) l4_acc += load_be32(sig + i);  // replaces zeros
   }
+  uint16_t l4_ck = fold(l4_acc);
   if constexpr (kUdp) {
     if (l4_ck == 0) l4_ck = 0xffff;  // RFC 768: 0 means "no checksum"
   }

@@ -113,7 +113,9 @@ class StreamTemplate {
   }
 
   uint32_t frame_size(uint64_t seq) const noexcept;
-  uint32_t flow(uint64_t seq) const noexcept { return static_cast<uint32_t>(seq % flows_); }
+  uint32_t flow(uint64_t seq) const noexcept {
+    return seq <= UINT32_MAX ? flows_mod_(static_cast<uint32_t>(seq)) : static_cast<uint32_t>(seq % flows_);
+  }
   FlowFields flow_fields(uint32_t flow) const noexcept;
 
   // Where the signature starts (right after the L4 header); whether a frame
@@ -127,9 +129,23 @@ class StreamTemplate {
   uint16_t id() const noexcept { return id_; }
 
  private:
+  // a % d for 32-bit a and d with two multiplications instead of a division
+  // (Lemire, Kaser, Kurz: "Faster remainder by direct computation", 2019): a
+  // 64-bit div costs tens of cycles, and a frame needs up to five of them.
+  struct FastMod {
+    uint64_t m = 0;  // ceil(2^64 / d); 0 for d = 1 (everything is 0 mod 1)
+    uint32_t d = 1;
+    FastMod() = default;
+    explicit FastMod(uint32_t divisor) noexcept : m(UINT64_MAX / divisor + 1), d(divisor) {}
+    uint32_t operator()(uint32_t a) const noexcept {
+      const uint64_t low = m * a;
+      return static_cast<uint32_t>((static_cast<unsigned __int128>(low) * d) >> 64);
+    }
+  };
   struct Field {  // one varied field
     uint32_t base = 0;
     uint32_t count = 1;
+    FastMod mod;  // % count
     uint64_t salt = 0;  // 0: increment (or fixed); else random with this salt
     uint32_t value(uint32_t flow) const noexcept;
   };
@@ -152,6 +168,7 @@ class StreamTemplate {
   uint16_t ref_l3_len_ = 0;  // IPv4 total length in header_ (zero payload)
   FrameSize size_;
   uint32_t flows_ = 1;
+  FastMod flows_mod_;
   uint64_t size_salt_ = 0;
   Field src_ip_, dst_ip_, src_port_, dst_port_;
 };
