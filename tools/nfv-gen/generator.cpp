@@ -93,6 +93,18 @@ nfv::Result<std::unique_ptr<Generator>> Generator::create(const GeneratorOptions
 
 Generator::~Generator() = default;
 
+double Generator::mean_frame_size() const noexcept {
+  // Every size mode repeats within 12 * 9000 frames at most; sample one cycle of each.
+  double sum = 0;
+  constexpr uint64_t kSample = 12 * 1024;
+  for (const auto& t : templates_) {
+    double s = 0;
+    for (uint64_t q = 0; q < kSample; ++q) s += t.frame_size(q);
+    sum += s / kSample;
+  }
+  return templates_.empty() ? 0 : sum / static_cast<double>(templates_.size());
+}
+
 void Generator::service() noexcept {
   for (auto& p : ports_) p->service();
 }
@@ -213,7 +225,10 @@ TrialResult Generator::run(const TrialOptions& t) {
   r.tx_pps = r.seconds > 0 ? static_cast<double>(r.tx_packets) / r.seconds : 0;
   r.rx_pps = r.seconds > 0 ? static_cast<double>(r.rx_packets) / r.seconds : 0;
   r.untracked = tracker.totals().untracked;
-  for (std::size_t s = 0; s < nstreams; ++s) r.streams.push_back(tracker.final_stats(templates_[s].id(), r.stream_tx[s]));
+  for (std::size_t s = 0; s < nstreams; ++s) {
+    r.streams.push_back(tracker.final_stats(templates_[s].id(), r.stream_tx[s]));
+    r.latency_bins.push_back(tracker.histogram(templates_[s].id()).bins());
+  }
   return r;
 }
 

@@ -56,6 +56,7 @@ struct TrialResult {
   uint64_t no_buffer = 0;    // rounds the pool had no free buffer
   uint64_t untracked = 0;    // received frames without a known signature
   std::vector<StreamRxStats> streams;
+  std::vector<std::vector<LatencyHistogram::Bin>> latency_bins;  // per stream, for plots
   std::vector<uint64_t> stream_tx;  // frames sent per stream
 };
 
@@ -69,6 +70,8 @@ class Generator {
   nfv::Status connect();
   TrialResult run(const TrialOptions& trial);
   uint64_t tsc_hz() const noexcept { return tsc_hz_; }
+  // Mean frame size over the streams (sent round robin), without FCS.
+  double mean_frame_size() const noexcept;
 
  private:
   Generator() = default;

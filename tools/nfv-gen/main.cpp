@@ -29,21 +29,86 @@ namespace {
 
 void on_signal(int) { g_stop.store(true); }
 
-// "1000", "1.5M", "200k", "1G" -> packets per second.
-bool parse_rate(const std::string& s, double& pps) {
+// A rate as given: "1000", "1.5M", "200k" (packets/s), "10Gbps", "500Mbps"
+// (bits/s on the wire), "50%" (of the line rate).
+struct Rate {
+  enum Unit { pps, bps, percent } unit = pps;
+  double value = 0;
+};
+
+bool parse_rate(std::string s, Rate& r) {
+  r = Rate{};
+  if (s.size() > 3 && s.compare(s.size() - 3, 3, "bps") == 0) {
+    r.unit = Rate::bps;
+    s.resize(s.size() - 3);
+  } else if (!s.empty() && s.back() == '%') {
+    r.unit = Rate::percent;
+    s.pop_back();
+  }
   if (s.empty()) return false;
   double mult = 1;
-  std::string num = s;
   switch (s.back()) {
-    case 'k': case 'K': mult = 1e3; num.pop_back(); break;
-    case 'm': case 'M': mult = 1e6; num.pop_back(); break;
-    case 'g': case 'G': mult = 1e9; num.pop_back(); break;
+    case 'k': case 'K': mult = 1e3; s.pop_back(); break;
+    case 'm': case 'M': mult = 1e6; s.pop_back(); break;
+    case 'g': case 'G': mult = 1e9; s.pop_back(); break;
     default: break;
   }
+  if (r.unit == Rate::percent && mult != 1) return false;
   char* end = nullptr;
-  const double v = std::strtod(num.c_str(), &end);
-  if (end == num.c_str() || *end != '\0' || !(v >= 0) || !std::isfinite(v)) return false;
-  pps = v * mult;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !(v >= 0) || !std::isfinite(v)) return false;
+  if (r.unit == Rate::percent && v > 100) return false;
+  r.value = v * mult;
+  return true;
+}
+
+// Ethernet on the wire: the frame plus FCS (4), preamble and SFD (8) and the
+// minimum inter-frame gap (12).
+constexpr double kWireOverhead = 24;
+
+double to_pps(const Rate& r, double line_bps, double mean_frame) {
+  switch (r.unit) {
+    case Rate::pps: return r.value;
+    case Rate::bps: return r.value / ((mean_frame + kWireOverhead) * 8);
+    case Rate::percent: return r.value / 100 * line_bps / ((mean_frame + kWireOverhead) * 8);
+  }
+  return 0;
+}
+
+// PREFIX-latency.csv and, through gnuplot, PREFIX-latency.png/.svg: the
+// latency histogram (log x) and its CDF, one line per stream.
+bool write_latency_plot(const std::string& prefix, const std::vector<StreamSpec>& specs, const TrialResult& r) {
+  const std::string csv = prefix + "-latency.csv";
+  {
+    std::ofstream f(csv);
+    f << "stream,upper_ns,count,cdf\n";
+    for (std::size_t i = 0; i < r.latency_bins.size(); ++i) {
+      uint64_t total = 0, seen = 0;
+      for (const auto& b : r.latency_bins[i]) total += b.count;
+      for (const auto& b : r.latency_bins[i]) {
+        seen += b.count;
+        f << specs[i].name << "," << b.upper_ns << "," << b.count << "," << static_cast<double>(seen) / total << "\n";
+      }
+    }
+    if (!f) return false;
+  }
+  for (const char* term : {"pngcairo size 900,500", "svg size 900,500"}) {
+    const std::string ext = std::string(term).rfind("png", 0) == 0 ? "png" : "svg";
+    std::string gp = "set terminal " + std::string(term) + "\nset output '" + prefix + "-latency." + ext + "'\n" +
+                     "set datafile separator ','\nset multiplot layout 1,2\nset logscale x\nset xlabel 'latency (ns)'\n"
+                     "set ylabel 'frames'\nset title 'latency histogram'\nplot ";
+    std::string cdf = "set ylabel 'fraction'\nset yrange [0:1]\nset title 'latency CDF'\nplot ";
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      const std::string sel = "'" + csv + "' skip 1 using (strcol(1) eq '" + specs[i].name + "' ? $2 : NaN):";
+      gp += (i ? ", " : "") + sel + "3 with steps title '" + specs[i].name + "'";
+      cdf += (i ? ", " : "") + sel + "4 with lines title '" + specs[i].name + "'";
+    }
+    gp += "\n" + cdf + "\nunset multiplot\n";
+    FILE* p = ::popen("gnuplot 2>/dev/null", "w");
+    if (p == nullptr) return false;
+    std::fputs(gp.c_str(), p);
+    if (::pclose(p) != 0) return false;
+  }
   return true;
 }
 
@@ -86,7 +151,8 @@ int main(int argc, char** argv) {
   CLI::App app{"nfv-gen: traffic generator on vhost-user ports"};
   GeneratorOptions o;
   std::vector<std::string> stream_args;
-  std::string streams_file, rate_text = "0", json_out, rfc2544, log_level = "warn";
+  std::string streams_file, rate_text = "0", json_out, rfc2544, log_level = "warn", line_rate_text = "10Gbps",
+      plot_prefix;
   double seconds = 10, trial_seconds = 5, pdr_loss = 0.005, resolution = 0.005;
   uint64_t count = 0;
   bool quiet = false;
@@ -94,7 +160,11 @@ int main(int argc, char** argv) {
   app.add_option("--rx-port", o.rx_port, "rx port (default: the tx port)");
   app.add_option("--stream,-s", stream_args, "a stream, e.g. \"udp,src=10.0.0.1+1024,size=imix\" (repeatable)");
   app.add_option("--streams", streams_file, "TOML file with [[stream]] tables");
-  app.add_option("--rate,-r", rate_text, "total rate in pps, with k/M/G suffixes; 0 = as fast as possible");
+  app.add_option("--rate,-r", rate_text,
+                 "total rate: pps (1.5M), bits/s on the wire (10Gbps) or percent of --line-rate (50%); "
+                 "0 = as fast as possible");
+  app.add_option("--line-rate", line_rate_text, "nominal line rate for percentages, e.g. 10Gbps");
+  app.add_option("--plot", plot_prefix, "write PREFIX-latency.{csv,png,svg}: latency histogram and CDF");
   app.add_option("--seconds", seconds, "sending time")->check(CLI::Range(0.01, 86400.0));
   app.add_option("--count", count, "frames to send instead of --seconds");
   app.add_option("--cpu", o.cpu, "pin the generator to this cpu");
@@ -118,8 +188,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nfv-gen: %s\n", msg.c_str());
     return code;
   };
-  double rate = 0;
-  if (!parse_rate(rate_text, rate)) return fail(2, "rate '" + rate_text + "': expected a number of pps, e.g. 1.5M");
+  Rate rate_given, line_given;
+  if (!parse_rate(rate_text, rate_given)) {
+    return fail(2, "rate '" + rate_text + "': expected pps (1.5M), bits/s (10Gbps) or a percentage (50%)");
+  }
+  if (!parse_rate(line_rate_text, line_given) || line_given.unit != Rate::bps || line_given.value <= 0) {
+    return fail(2, "line rate '" + line_rate_text + "': expected bits/s, e.g. 10Gbps or 25Gbps");
+  }
   for (std::size_t i = 0; i < stream_args.size(); ++i) {
     auto s = parse_stream_option(stream_args[i], static_cast<uint16_t>(i));
     if (!s) return fail(2, s.error().message);
@@ -135,7 +210,7 @@ int main(int argc, char** argv) {
     for (auto& spec : *s) o.streams.push_back(std::move(spec));
   }
   if (o.streams.empty()) o.streams.push_back(*parse_stream_option("udp"));
-  if (!rfc2544.empty() && rate <= 0) {
+  if (!rfc2544.empty() && rate_given.value <= 0) {
     return fail(2, "--rfc2544 needs --rate: the highest rate to try (e.g. the line rate in pps)");
   }
   std::signal(SIGINT, on_signal);
@@ -143,6 +218,7 @@ int main(int argc, char** argv) {
   auto gen = Generator::create(o);
   if (!gen) return fail(gen.error().code == nfv::Errc::invalid_argument || gen.error().code == nfv::Errc::unsupported ? 2 : 1,
                         gen.error().message);
+  const double rate = to_pps(rate_given, line_given.value, (*gen)->mean_frame_size());
   if (auto s = (*gen)->connect(); !s) return fail(1, s.error().message);
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;
@@ -159,6 +235,9 @@ int main(int argc, char** argv) {
     if (tty && !quiet) std::fprintf(stderr, "\n");
     print_trial(o.streams, r);
     out = trial_json(o.streams, r);
+    if (!plot_prefix.empty() && !write_latency_plot(plot_prefix, o.streams, r)) {
+      std::fprintf(stderr, "nfv-gen: could not write the latency plot %s-latency.*\n", plot_prefix.c_str());
+    }
   } else {
     auto search = RateSearch::create({.max_rate_pps = rate, .loss_ratio = rfc2544 == "ndr" ? 0.0 : pdr_loss,
                                       .resolution = resolution});
