@@ -12,13 +12,13 @@
 // same way).
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
-#include <x86intrin.h>
 
 #include <atomic>
 #include <csignal>
 #include <cstring>
 #include <thread>
 
+#include "nfv/cpu.hpp"
 #include "nfv/net/checksum.hpp"
 #include "nfv/packet_memory.hpp"
 #include "nfv/run.hpp"
@@ -82,10 +82,10 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   if (cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    if (auto s = nfv::pin_current_thread(cpu); !s) {
+      std::fprintf(stderr, "nfv-sdk-loop: %s\n", s.error().message.c_str());
+      return 2;
+    }
   }
   auto cfg = nfv::parse_vhost_user_spec(spec);
   if (!cfg) {
@@ -114,13 +114,8 @@ int main(int argc, char** argv) {
   const auto tmpl = make_template(length);
   uint16_t base_cs;
   std::memcpy(&base_cs, &tmpl[14 + 10], 2);
-  const uint64_t hz = [] {
-    const uint64_t c0 = __rdtsc();
-    const auto t0 = std::chrono::steady_clock::now();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    return static_cast<uint64_t>((__rdtsc() - c0) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }();
-  const uint64_t start = __rdtsc();
+  const uint64_t hz = nfv::measure_tsc_hz();
+  const uint64_t start = nfv::read_tsc();
   const uint64_t measure_from = start + static_cast<uint64_t>(warmup * hz);
   const uint64_t end = measure_from + static_cast<uint64_t>(seconds * hz);
   uint64_t next_service = start + hz / 100;
@@ -159,7 +154,7 @@ int main(int argc, char** argv) {
     rx += got;
     nfv::PacketPool::free_bulk(in, got);
 
-    const uint64_t now = __rdtsc();
+    const uint64_t now = nfv::read_tsc();
     if (now >= next_service) [[unlikely]] {
       next_service = now + hz / 100;
       p.service();
@@ -170,7 +165,7 @@ int main(int argc, char** argv) {
       if (now >= end) break;
     }
   }
-  const uint64_t c1 = __rdtsc();
+  const uint64_t c1 = nfv::read_tsc();
   const double secs = measuring ? static_cast<double>(c1 - c0) / hz : 0;
   const uint64_t wtx = tx - tx0, wrx = rx - rx0;
   const nfv::QueuePairCounters qc = q.counters();

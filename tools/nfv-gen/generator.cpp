@@ -1,14 +1,12 @@
 // Generator (see the header).
 #include "generator.hpp"
 
-#include <pthread.h>
-#include <sched.h>
-#include <x86intrin.h>
 
 #include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "nfv/cpu.hpp"
 #include "nfv/vhost_user/port.hpp"
 
 namespace nfvgen {
@@ -21,14 +19,6 @@ constexpr uint32_t kBurst = 32;
 constexpr uint32_t kBufferSize = 2304;
 constexpr uint32_t kHeadroom = 140;
 constexpr uint32_t kMaxFrame = kBufferSize - kHeadroom;
-
-uint64_t measure_tsc_hz() {
-  const uint64_t c0 = __rdtsc();
-  const auto t0 = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return static_cast<uint64_t>(static_cast<double>(__rdtsc() - c0) / s);
-}
 
 }  // namespace
 
@@ -50,12 +40,7 @@ nfv::Result<std::unique_ptr<Generator>> Generator::create(const GeneratorOptions
   }
   g->next_seq_.assign(o.streams.size(), 0);
   if (o.cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(o.cpu, &set);
-    if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
-      return nfv::make_error(nfv::Errc::invalid_argument, "cannot pin to cpu " + std::to_string(o.cpu));
-    }
+    if (auto s = nfv::pin_current_thread(o.cpu); !s) return std::move(s).error();
   }
   std::vector<std::string> specs = {o.tx_port};
   if (!o.rx_port.empty() && o.rx_port != o.tx_port) specs.push_back(o.rx_port);
@@ -87,7 +72,7 @@ nfv::Result<std::unique_ptr<Generator>> Generator::create(const GeneratorOptions
     if (!p) return std::move(p).error();
     g->ports_.push_back(std::move(*p));
   }
-  g->tsc_hz_ = measure_tsc_hz();
+  g->tsc_hz_ = nfv::measure_tsc_hz();
   return g;
 }
 
@@ -139,7 +124,7 @@ TrialResult Generator::run(const TrialOptions& t) {
   nfv::QueuePair& txq = ports_[0]->queue_pair(0);
   nfv::QueuePair& rxq = ports_.back()->queue_pair(0);
   const uint64_t hz = tsc_hz_;
-  const uint64_t start = __rdtsc();
+  const uint64_t start = nfv::read_tsc();
   const uint64_t send_end = t.count ? UINT64_MAX : start + static_cast<uint64_t>(t.seconds * static_cast<double>(hz));
   const double per_tsc = t.rate_pps / static_cast<double>(hz);
   uint64_t next_service = start + hz / 100, next_progress = start + hz;
@@ -151,7 +136,7 @@ TrialResult Generator::run(const TrialOptions& t) {
   bool sending = true;
   uint64_t drain_end = 0;
   for (;;) {
-    const uint64_t now = __rdtsc();
+    const uint64_t now = nfv::read_tsc();
     if (sending) {
       uint64_t budget = kBurst;
       if (t.rate_pps > 0) {
@@ -221,7 +206,7 @@ TrialResult Generator::run(const TrialOptions& t) {
       }
     }
   }
-  r.seconds = static_cast<double>((sending_until ? sending_until : __rdtsc()) - start) / static_cast<double>(hz);
+  r.seconds = static_cast<double>((sending_until ? sending_until : nfv::read_tsc()) - start) / static_cast<double>(hz);
   r.tx_pps = r.seconds > 0 ? static_cast<double>(r.tx_packets) / r.seconds : 0;
   r.rx_pps = r.seconds > 0 ? static_cast<double>(r.rx_packets) / r.seconds : 0;
   r.untracked = tracker.totals().untracked;

@@ -50,6 +50,7 @@
 
 #include "nfv/control/jsonrpc.hpp"
 #include "nfv/counter.hpp"
+#include "nfv/cpu.hpp"
 #include "nfv/memory/shared_region.hpp"
 #include "nfv/packet.hpp"
 #include "nfv/packet_memory.hpp"
@@ -185,8 +186,6 @@ class Runtime {
   std::function<control::Json()> vnf_stats_;
   std::chrono::steady_clock::time_point started_;
 };
-
-uint64_t read_tsc() noexcept;
 
 // The worker loop for VNF type V (inlined process()).
 template <Vnf V>

@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-#include <x86intrin.h>
 
 #include <charconv>
 #include <csignal>
@@ -35,8 +34,6 @@ void drain_eventfd(int fd) noexcept {
 }
 
 }  // namespace
-
-uint64_t read_tsc() noexcept { return __rdtsc(); }
 
 Result<IdleMode> parse_idle_mode(const std::string& s) {
   if (s == "poll") return IdleMode::poll;
@@ -175,11 +172,8 @@ Status Runtime::start_workers(std::function<void(unsigned)> body) {
       const std::string name = (options_.name + "-w" + std::to_string(t)).substr(0, 15);
       pthread_setname_np(pthread_self(), name.c_str());
       if (!options_.cpus.empty()) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(options_.cpus[t], &set);
-        if (const int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set); e != 0) {
-          spdlog::warn("{}: cannot pin worker {} to cpu {}: {}", options_.name, t, options_.cpus[t], std::strerror(e));
+        if (auto s = pin_current_thread(options_.cpus[t]); !s) {
+          spdlog::warn("{}: worker {}: {}", options_.name, t, s.error().message);
         }
       }
       body(t);
