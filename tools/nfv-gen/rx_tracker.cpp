@@ -156,15 +156,7 @@ StreamRxStats RxTracker::stats(uint16_t stream) const noexcept {
   r.stream = stream;
   if (stream >= streams_.size()) return r;
   const StreamState& s = streams_[stream];
-  r.received = s.received;
-  r.bytes = s.bytes;
-  r.in_order = s.in_order;
-  r.gaps = s.gaps;
-  r.missing = s.missing;
-  r.reordered = s.reordered;
-  r.duplicates = s.duplicates;
-  r.late_unknown = s.late_unknown;
-  r.bad_timestamp = s.bad_timestamp;
+  static_cast<StreamCounters&>(r) = s;
   const LatencyHistogram& h = s.latency;
   r.latency = LatencySummary{
       .count = h.count(),

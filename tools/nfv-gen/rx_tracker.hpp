@@ -67,9 +67,8 @@ struct LatencySummary {
   double jitter_ns = 0;  // RFC 3550 6.4.1 over consecutive arrivals
 };
 
-// One stream's receive counters: plain data, for JSON/CSV.
-struct StreamRxStats {
-  uint16_t stream = 0;
+// What the tracker counts per stream (kept by the tracker, reported in StreamRxStats).
+struct StreamCounters {
   uint64_t received = 0;       // frames with this stream's signature, duplicates included
   uint64_t bytes = 0;          // their frame lengths as received (no FCS)
   uint64_t in_order = 0;       // seq == expected
@@ -79,6 +78,11 @@ struct StreamRxStats {
   uint64_t duplicates = 0;     // seen before (within the window)
   uint64_t late_unknown = 0;   // late beyond the window: reordered or duplicate, unknown
   uint64_t bad_timestamp = 0;  // TSC in the future or latency > max_latency_ns: not recorded
+};
+
+// One stream's receive counters: plain data, for JSON/CSV.
+struct StreamRxStats : StreamCounters {
+  uint16_t stream = 0;
   LatencySummary latency;
   // Set by final_stats(): what the sender sent and what did not arrive.
   bool sent_known = false;
@@ -119,16 +123,7 @@ class RxTracker {
   void reset() noexcept;
 
  private:
-  struct StreamState {
-    uint64_t received = 0;
-    uint64_t bytes = 0;
-    uint64_t in_order = 0;
-    uint64_t gaps = 0;
-    uint64_t missing = 0;
-    uint64_t reordered = 0;
-    uint64_t duplicates = 0;
-    uint64_t late_unknown = 0;
-    uint64_t bad_timestamp = 0;
+  struct StreamState : StreamCounters {
     uint32_t expected = 0;  // next sequence number in order
     uint32_t passed = 0;    // numbers behind `expected` the window knows about, <= kWindow
     // Bit (s % kWindow) is set when s in [expected - passed, expected) was seen.
