@@ -1,0 +1,130 @@
+// VirtioNetDevice: a virtio-net-pci device whose data path is a vhost-user
+// back-end (nfv-switch): the VMM only configures, then stays out of the way.
+//
+//   guest driver --MMIO--> VirtioPciDevice (register model, validation)
+//                              | activate(queues) / reset()
+//                              v
+//   VirtioNetDevice (this)  -- vhost-user worker thread --> back-end socket
+//
+// The worker connects to the back-end (as a client, retrying every 100 ms),
+// and once the guest has set DRIVER_OK hands it guest RAM (SET_MEM_TABLE: every
+// memfd region, guest_phys_addr = GPA), the rings (GPA -> VMM address), the
+// kick eventfds (ioeventfds on the queues' notify addresses, so a doorbell never
+// leaves the kernel) and the call eventfds (irqfds routed to the queues' MSI-X
+// vectors, when the guest assigned any). None of this blocks the vCPU: the
+// guest starts polling its rings and traffic flows when the back-end is ready.
+//
+// Back-end restarts: when the socket closes, the link goes down, and the worker
+// reconnects and replays the rings from their current indices (SET_VRING_BASE =
+// the used index in guest memory, as QEMU does after a back-end crash); the
+// guest keeps running and keeps its buffers. Memory added at run time is sent
+// with a new SET_MEM_TABLE.
+//
+// Counters: connects, disconnects, setup_failures, kicks_to_vmm (doorbells that
+// missed the ioeventfd), plus the transport's (VirtioPciCounters).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "devices/io_bus.hpp"
+#include "devices/pci.hpp"
+#include "devices/virtio_net_config.hpp"
+#include "devices/virtio_pci.hpp"
+#include "guest_memory.hpp"
+#include "kvm/vm.hpp"
+#include "nfv/mac_address.hpp"
+#include "nfv/control/jsonrpc.hpp"
+#include "nfv/counter.hpp"
+#include "nfv/guest/boot_abi.hpp"
+#include "nfv/vhost_user/frontend.hpp"
+
+namespace nfv::vmm {
+
+struct NetSpec {
+  std::string socket;     // vhost-user socket of the switch port (the VMM is the client)
+  MacAddress mac{};
+  bool mac_set = false;
+  uint16_t queue_size = 256;
+};
+
+struct NetCounters {
+  Counter connects;
+  Counter disconnects;
+  Counter setup_failures;
+  Counter rings_started;
+  Counter kicks_to_vmm;
+};
+
+class VirtioNetDevice final : public VirtioDeviceBackend, public MsiSink {
+ public:
+  struct Wiring {
+    Vm& vm;
+    const GuestMemory& memory;
+    IoBus& mmio;
+    PciHostBridge& pci;
+  };
+  static constexpr uint16_t kQueues = 2;  // one queue pair
+  static constexpr uint64_t kBarSpacing = 0x100000;
+
+  static Result<std::unique_ptr<VirtioNetDevice>> create(const Wiring& w, const NetSpec& spec, unsigned index);
+  ~VirtioNetDevice() override;
+
+  guest::DeviceInfo boot_info() const;
+  void memory_changed();  // the guest got more RAM: re-send the memory table
+  control::Json status() const;
+  control::Json stats() const;
+
+  // VirtioDeviceBackend (vCPU threads, transport lock held)
+  uint16_t device_type() const override { return kVirtioNetDeviceType; }
+  uint64_t device_features() const override;
+  uint16_t num_queues() const override { return kQueues; }
+  uint16_t max_queue_size() const override { return 1024; }
+  uint32_t config_size() const override { return kVirtioNetConfigSize; }
+  void config_read(uint32_t offset, std::span<uint8_t> data) override;
+  void config_write(uint32_t offset, std::span<const uint8_t> data) override;
+  Status activate(uint64_t driver_features, std::span<const VirtqueueConfig> queues) override;
+  void reset() override;
+  void notify(uint16_t queue) override;
+  // MsiSink
+  void signal(uint64_t address, uint32_t data) override;
+
+ private:
+  VirtioNetDevice(const Wiring& w, const NetSpec& spec, unsigned index);
+  Status wire();
+  void worker();
+  Status setup_rings(vhost_user::VhostUserFrontend& fe, uint64_t features, const std::vector<VirtqueueConfig>& queues);
+  void set_link(bool up);
+  void update_irq_routes();
+
+  Wiring w_;
+  NetSpec spec_;
+  unsigned index_;
+  uint64_t bar_ = 0;
+  std::unique_ptr<VirtioPciDevice> transport_;
+  std::vector<vhost_user::UniqueFd> kick_fds_;  // per queue, ioeventfd on its notify address
+  std::vector<vhost_user::UniqueFd> call_fds_;  // per queue, irqfd on its GSI
+  vhost_user::UniqueFd wake_fd_;
+
+  mutable std::mutex mu_;  // everything below
+  std::condition_variable cv_;
+  VirtioNetConfig config_;
+  bool stopping_ = false;
+  bool want_active_ = false;  // the guest set DRIVER_OK with these queues
+  uint64_t driver_features_ = 0;
+  std::vector<VirtqueueConfig> queues_;
+  uint64_t generation_ = 0;      // bumped on every activate/reset/memory change
+  uint64_t backend_features_ = 0;  // what the back-end offered last time (0: never connected)
+  bool connected_ = false;
+  bool rings_up_ = false;
+  std::string last_error_;
+  NetCounters counters_;
+  std::thread thread_;
+};
+
+}  // namespace nfv::vmm

@@ -1,0 +1,74 @@
+/* Guest runtime entry (nfv/guest/boot_abi.hpp): 64-bit mode, CPL 0, rdi =
+ * BootInfo. On PVM the first act is registering the virtual-IF page (int $0x1b,
+ * rax = 0x100c SET_VIF_GPA): until then every CPL 0 instruction is emulated
+ * (reference/pvm/README.md). The CPU exception stubs push a uniform frame
+ * (vector, error code, registers) and call nfv_guest_fault, which reports and
+ * powers off. */
+	.code64
+	.section .text.boot, "ax"
+	.globl _start
+_start:
+	cli
+	lea __stack_top(%rip), %rsp
+	xor %ebp, %ebp
+	mov %rdi, %r12
+	cmpl $2, 12(%rdi)              /* BootInfo::platform == pvm */
+	jne 1f
+	mov $0x100c, %eax
+	lea nfv_guest_vif(%rip), %rbx
+	xor %ecx, %ecx
+	xor %edx, %edx
+	int $0x1b
+	mov %rax, nfv_guest_vif_status(%rip)
+1:	mov %r12, %rdi
+	call nfv_guest_boot            /* never returns */
+2:	hlt
+	jmp 2b
+
+/* Exception stubs: vectors with a CPU-pushed error code get none pushed here. */
+	.text
+.macro STUB vec, has_error
+	.align 16
+exc_\vec:
+	.if \has_error == 0
+	pushq $0
+	.endif
+	pushq $\vec
+	jmp exc_common
+.endm
+	STUB 0,0;  STUB 1,0;  STUB 2,0;  STUB 3,0;  STUB 4,0;  STUB 5,0;  STUB 6,0;  STUB 7,0
+	STUB 8,1;  STUB 9,0;  STUB 10,1; STUB 11,1; STUB 12,1; STUB 13,1; STUB 14,1; STUB 15,0
+	STUB 16,0; STUB 17,1; STUB 18,0; STUB 19,0; STUB 20,0; STUB 21,1; STUB 22,0; STUB 23,0
+	STUB 24,0; STUB 25,0; STUB 26,0; STUB 27,0; STUB 28,0; STUB 29,1; STUB 30,1; STUB 31,0
+
+exc_common:
+	push %rax; push %rbx; push %rcx; push %rdx; push %rsi; push %rdi; push %rbp
+	push %r8; push %r9; push %r10; push %r11; push %r12; push %r13; push %r14; push %r15
+	mov %rsp, %rdi                 /* FaultFrame* */
+	and $-16, %rsp
+	call nfv_guest_fault           /* never returns */
+3:	hlt
+	jmp 3b
+
+	.section .rodata
+	.align 8
+	.globl nfv_guest_exception_stubs
+nfv_guest_exception_stubs:
+	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.quad exc_\v
+	.endr
+
+	.section .bss
+	.align 4096
+	.globl nfv_guest_vif
+nfv_guest_vif:
+	.skip 4096
+	.globl nfv_guest_vif_status
+nfv_guest_vif_status:
+	.skip 8
+	.align 16
+	.skip 65536
+	.globl __stack_top
+__stack_top:
+
+	.section .note.GNU-stack, "", @progbits
