@@ -18,6 +18,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "machine.hpp"
@@ -106,6 +107,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nfv-vmm: %s\n", msg.c_str());
     return 2;
   };
+  spdlog::set_default_logger(spdlog::stderr_color_mt("nfv-vmm"));  // stdout is the guest console
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("nfv-vmm: [%l] %v");
   auto mem = parse_size(memory);

@@ -73,6 +73,15 @@ Result<SharedRegion> SharedRegion::create(std::size_t size, Hugepages hugepages,
   return r;
 }
 
+SharedRegion SharedRegion::wrap(std::byte* data, std::size_t size, uint64_t driver_base) noexcept {
+  SharedRegion r;
+  r.data_ = data;
+  r.size_ = size;
+  r.page_size_ = 4096;
+  r.driver_base_ = driver_base;
+  return r;
+}
+
 SharedRegion::SharedRegion(SharedRegion&& o) noexcept
     : fd_(std::move(o.fd_)),
       data_(std::exchange(o.data_, nullptr)),
@@ -82,7 +91,7 @@ SharedRegion::SharedRegion(SharedRegion&& o) noexcept
 
 SharedRegion& SharedRegion::operator=(SharedRegion&& o) noexcept {
   if (this != &o) {
-    if (data_ != nullptr) ::munmap(data_, size_);
+    if (data_ != nullptr && fd_.valid()) ::munmap(data_, size_);  // wrap()ped views own nothing
     fd_ = std::move(o.fd_);
     data_ = std::exchange(o.data_, nullptr);
     size_ = std::exchange(o.size_, 0);
@@ -93,24 +102,12 @@ SharedRegion& SharedRegion::operator=(SharedRegion&& o) noexcept {
 }
 
 SharedRegion::~SharedRegion() {
-  if (data_ != nullptr) ::munmap(data_, size_);
+  if (data_ != nullptr && fd_.valid()) ::munmap(data_, size_);
 }
 
 vhost_user::MemoryRegion SharedRegion::memory_region() const noexcept {
   return vhost_user::MemoryRegion{driver_base_, size_, frontend_address(data_), 0};
 }
 
-std::byte* RegionCarver::take(std::size_t bytes, std::size_t align) noexcept {
-  if (align == 0 || (align & (align - 1)) != 0) return nullptr;
-  // Align the address, not the offset: the region itself is only page-aligned.
-  // No overflow: used_ <= size() and pad < align are checked before they are added.
-  const auto next = reinterpret_cast<uintptr_t>(region_->data()) + used_;
-  const std::size_t pad = (align - (next & (align - 1))) & (align - 1);
-  const std::size_t left = region_->size() - used_;
-  if (pad > left || bytes > left - pad) return nullptr;
-  const std::size_t start = used_ + pad;
-  used_ = start + bytes;
-  return region_->data() + start;
-}
 
 }  // namespace nfv

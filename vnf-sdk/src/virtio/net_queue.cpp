@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 namespace nfv::virtio {
@@ -17,7 +18,13 @@ constexpr uint32_t kMaxTxSegments = 16;
 Packet* packet_of(uint64_t token) noexcept { return reinterpret_cast<Packet*>(token); }
 uint64_t token_of(Packet* p) noexcept { return reinterpret_cast<uint64_t>(p); }
 
-void write_kick(int fd) noexcept {
+void write_kick(const Doorbell& d) noexcept {
+  if (d.mmio != nullptr) {
+    // A device register: one 16-bit store the hypervisor traps (not a memory location we share).
+    std::atomic_ref<uint16_t>(*d.mmio).store(d.queue, std::memory_order_release);
+    return;
+  }
+  const int fd = d.fd;
   if (fd < 0) return;
   const uint64_t one = 1;
   // An eventfd write only fails if the counter would overflow; the device
@@ -29,11 +36,11 @@ void write_kick(int fd) noexcept {
 
 // ---------------------------------------------------------------- receive
 
-void NetRxQueue::attach(SplitVirtqueue queue, PacketPool& pool, bool mergeable, int kick_fd) noexcept {
+void NetRxQueue::attach(SplitVirtqueue queue, PacketPool& pool, bool mergeable, Doorbell kick) noexcept {
   q_.emplace(std::move(queue));
   pool_ = &pool;
   mergeable_ = mergeable;
-  kick_fd_ = kick_fd;
+  kick_ = kick;
   buffer_offset_ = pool.headroom() - kNetHeaderSize;  // pool guarantees headroom >= 12
   buffer_len_ = pool.buffer_size() - buffer_offset_;
 }
@@ -48,7 +55,7 @@ void NetRxQueue::detach() noexcept {
 }
 
 void NetRxQueue::kick() noexcept {
-  write_kick(kick_fd_);
+  write_kick(kick_);
   ++counters_.kicks;
 }
 
@@ -131,10 +138,10 @@ uint32_t NetRxQueue::receive(Packet** out, uint32_t n) noexcept {
 
 // ---------------------------------------------------------------- transmit
 
-void NetTxQueue::attach(SplitVirtqueue queue, const std::byte* region_base, int kick_fd) noexcept {
+void NetTxQueue::attach(SplitVirtqueue queue, const std::byte* region_base, Doorbell kick) noexcept {
   q_.emplace(std::move(queue));
   region_base_ = region_base;
-  kick_fd_ = kick_fd;
+  kick_ = kick;
 }
 
 void NetTxQueue::detach() noexcept {
@@ -144,7 +151,7 @@ void NetTxQueue::detach() noexcept {
 }
 
 void NetTxQueue::kick() noexcept {
-  write_kick(kick_fd_);
+  write_kick(kick_);
   ++counters_.kicks;
 }
 

@@ -40,6 +40,10 @@ class SharedRegion {
   static Result<SharedRegion> create(std::size_t size, Hugepages hugepages = Hugepages::prefer,
                                      const std::string& name = "nfv-sdk");
 
+  // A view of memory this process does not own or map (the guest runtime's
+  // RAM, where driver addresses are guest-physical: driver_base == address).
+  static SharedRegion wrap(std::byte* data, std::size_t size, uint64_t driver_base) noexcept;
+
   SharedRegion(SharedRegion&& o) noexcept;
   SharedRegion& operator=(SharedRegion&& o) noexcept;
   SharedRegion(const SharedRegion&) = delete;

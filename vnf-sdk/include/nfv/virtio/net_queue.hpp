@@ -34,6 +34,19 @@
 
 namespace nfv::virtio {
 
+// How the driver notifies the device (2.7.13.3): an eventfd write (vhost-user
+// SET_VRING_KICK), or in a guest a 16-bit write of the queue index to the
+// queue's virtio-pci notify address (4.1.4.4), which KVM turns into an
+// ioeventfd signal without an exit to the VMM.
+struct Doorbell {
+  Doorbell() = default;
+  Doorbell(int eventfd) noexcept : fd(eventfd) {}  // NOLINT: an eventfd is the common case
+  Doorbell(uint16_t* notify, uint16_t queue_index) noexcept : mmio(notify), queue(queue_index) {}
+  int fd = -1;
+  uint16_t* mmio = nullptr;
+  uint16_t queue = 0;
+};
+
 struct NetQueueCounters {
   Counter packets;
   Counter bytes;
@@ -53,7 +66,7 @@ class NetRxQueue {
  public:
   NetRxQueue() = default;
   // Takes a fresh queue; `pool` (the owner thread's) supplies receive buffers.
-  void attach(SplitVirtqueue queue, PacketPool& pool, bool mergeable, int kick_fd) noexcept;
+  void attach(SplitVirtqueue queue, PacketPool& pool, bool mergeable, Doorbell kick) noexcept;
   bool attached() const noexcept { return q_.has_value(); }
   // Cold: frees every posted buffer and any partial frame, drops the queue.
   void detach() noexcept;
@@ -76,7 +89,7 @@ class NetRxQueue {
   std::optional<SplitVirtqueue> q_;
   PacketPool* pool_ = nullptr;
   bool mergeable_ = false;
-  int kick_fd_ = -1;
+  Doorbell kick_;
   uint32_t buffer_offset_ = 0;  // where a posted buffer starts (headroom - 12)
   uint32_t buffer_len_ = 0;     // bytes the device may write
   // A mergeable frame whose later buffers are not used yet.
@@ -92,7 +105,7 @@ class NetTxQueue {
   NetTxQueue() = default;
   // `region_base`: the shared region the device knows; packets from other
   // regions are dropped (foreign_buffer).
-  void attach(SplitVirtqueue queue, const std::byte* region_base, int kick_fd) noexcept;
+  void attach(SplitVirtqueue queue, const std::byte* region_base, Doorbell kick) noexcept;
   bool attached() const noexcept { return q_.has_value(); }
   // Cold: frees every packet still in flight, drops the queue.
   void detach() noexcept;
@@ -115,7 +128,7 @@ class NetTxQueue {
 
   std::optional<SplitVirtqueue> q_;
   const std::byte* region_base_ = nullptr;
-  int kick_fd_ = -1;
+  Doorbell kick_;
   NetQueueCounters counters_;
   SplitQueueCounters ring_counters_;
 };
