@@ -8,6 +8,9 @@
 // key; keep it in step with the key tables here.
 #include "config.hpp"
 
+#include "flow_rule.hpp"
+#include "nfv/control/http_metrics.hpp"
+
 #include <fcntl.h>
 #include <toml++/toml.h>
 #include <unistd.h>
@@ -176,11 +179,14 @@ class Checker {
   Checker(std::string source, bool json) : source_(std::move(source)), json_(json) {}
 
   Error fail(Where at, std::string_view what, std::string_view expected) const {
+    return fail(at, std::string(what) + "; expected " + std::string(expected));
+  }
+  // `message` already has its "; expected ..." part.
+  Error fail(Where at, std::string message) const {
     std::string msg;
     if (at.line != 0)
       msg = source_ + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": ";
-    msg.append(what).append("; expected ").append(expected);
-    return make_error(Errc::invalid_argument, std::move(msg));
+    return make_error(Errc::invalid_argument, msg + message);
   }
 
   std::string kind_name(Kind k) const {
@@ -560,6 +566,16 @@ Status set_eal_args(const Checker& c, const Member& m, SwitchConfig& s) {
   return {};
 }
 
+Status set_metrics(const Checker& c, const Member& m, SwitchConfig& s) {
+  constexpr std::string_view kExpected = "\"127.0.0.1:PORT\", \"[::1]:PORT\" or \"localhost:PORT\" (loopback only)";
+  auto a = c.string(m.value, "'metrics'", kExpected);
+  if (!a) return std::move(a).error();
+  if (auto st = control::MetricsHttpServer::check_address(*a); !st)
+    return c.fail(m.value.where, "'metrics' is " + quote(*a), kExpected);
+  s.metrics = std::move(*a);
+  return {};
+}
+
 struct SwitchKey {
   std::string_view name;
   SwitchSetter set;
@@ -569,7 +585,7 @@ constexpr SwitchKey kSwitchKeys[] = {
     {"cores", set_cores},           {"idle", set_idle},
     {"socket", set_socket},         {"log_level", set_log_level},
     {"mac_aging_s", set_mac_aging}, {"memory_mb", set_memory},
-    {"eal_args", set_eal_args},
+    {"eal_args", set_eal_args},     {"metrics", set_metrics},
 };
 
 Status check_switch_table(const Checker& c, const Node& table, SwitchConfig& cfg) {
@@ -614,19 +630,107 @@ Status check_ports(const Checker& c, const Member& member, SwitchConfig& cfg) {
   return {};
 }
 
+// ---------------------------------------------------------------------------
+// [[rule]] tables: priority, match, actions (the rule text syntax of flow_rule.hpp).
+
+// Where byte `offset` of a string value is: after the opening quote (exact for
+// strings without escapes, which rule texts never need).
+Where inside(const Node& v, size_t offset) {
+  return {v.where.line, v.where.column + 1 + static_cast<uint32_t>(offset)};
+}
+
+Status check_rule(const Checker& c, const Node& table, RuleConfig& rule, std::vector<std::string>& names) {
+  const Node* match = nullptr;
+  const Node* actions = nullptr;
+  for (const Member& m : table.members) {
+    if (m.key == "priority") {
+      auto n = c.integer(m.value, "'priority'", 0, kMaxPriority, "an integer in 0..65535 (higher first)");
+      if (!n) return std::move(n).error();
+      rule.priority = static_cast<uint32_t>(*n);
+    } else if (m.key == "match" || m.key == "actions") {
+      auto s = c.string(m.value, key_subject(m.key), m.key == "match" ? "a match such as \"in_port=vm1,udp\""
+                                                                     : "actions such as \"output:vm2\"");
+      if (!s) return std::move(s).error();
+      (m.key == "match" ? rule.match : rule.actions) = *s;
+      (m.key == "match" ? match : actions) = &m.value;
+    } else {
+      return c.fail(m.where, "unknown rule key " + key_subject(m.key), "one of priority, match, actions");
+    }
+  }
+  if (actions == nullptr)
+    return c.fail(table.where, "rule has no 'actions' key", "an 'actions' key such as \"output:vm2\"");
+  RuleSpec spec;
+  if (match != nullptr) {
+    auto parsed = parse_rule_match(rule.match);
+    if (!parsed) return c.fail(inside(*match, parsed.error.offset), "'match': " + parsed.error.message);
+    spec.match = std::move(*parsed.value);
+  }
+  auto parsed = parse_rule_actions(rule.actions);
+  if (!parsed) return c.fail(inside(*actions, parsed.error.offset), "'actions': " + parsed.error.message);
+  spec.actions = std::move(*parsed.value);
+  names = spec.port_names();
+  return {};
+}
+
+// Rules may come before the ports in the file: their port names are checked after the document.
+struct PendingRule {
+  const Node* table;
+  std::vector<std::string> names;
+};
+
+Status check_rules(const Checker& c, const Member& member, SwitchConfig& cfg, std::vector<PendingRule>& pending) {
+  constexpr std::string_view kExpected = "an array of tables ([[rule]] sections)";
+  auto items = c.array(member.value, "'rule'", kExpected);
+  if (!items) return std::move(items).error();
+  for (const Node& table : **items) {
+    if (table.kind != Kind::table) return c.wrong_kind(table, "a 'rule' element", kExpected);
+    if (cfg.rules.size() == kMaxRules)
+      return c.fail(table.where, "more than " + std::to_string(kMaxRules) + " rules", "at most 1024 rules");
+    RuleConfig rule;
+    std::vector<std::string> names;
+    if (auto st = check_rule(c, table, rule, names); !st) return st;
+    cfg.rules.push_back(std::move(rule));
+    pending.push_back({&table, std::move(names)});
+  }
+  return {};
+}
+
+Status check_rule_ports(const Checker& c, const SwitchConfig& cfg, const std::vector<PendingRule>& pending) {
+  for (size_t i = 0; i < pending.size(); ++i)
+    for (const std::string& name : pending[i].names) {
+      const bool known = std::any_of(cfg.ports.begin(), cfg.ports.end(), [&](const PortConfig& p) { return p.name == name; });
+      if (known) continue;
+      const RuleConfig& r = cfg.rules[i];
+      const Member* in_match = pending[i].table->find("match");
+      const size_t at = r.match.find("in_port=" + name);
+      Where where = pending[i].table->find("actions")->value.where;
+      if (in_match != nullptr && at != std::string::npos) where = inside(in_match->value, at);
+      else if (size_t o = r.actions.find(name); o != std::string::npos) where = inside(pending[i].table->find("actions")->value, o);
+      std::string all;
+      for (const PortConfig& p : cfg.ports) all += (all.empty() ? "" : ", ") + p.name;
+      return c.fail(where, "rule names port '" + name + "', which is not a [[port]] of this file",
+                    all.empty() ? std::string("a [[port]] with that name") : "one of " + all);
+    }
+  return {};
+}
+
 Result<SwitchConfig> check_document(const Checker& c, const Node& root) {
   SwitchConfig cfg;
+  std::vector<PendingRule> pending;
   for (const Member& m : root.members) {
     if (m.key == "switch") {
       if (m.value.kind != Kind::table) return c.wrong_kind(m.value, "'switch'", "a [switch] table");
       if (auto st = check_switch_table(c, m.value, cfg); !st) return std::move(st).error();
     } else if (m.key == "port") {
       if (auto st = check_ports(c, m, cfg); !st) return std::move(st).error();
+    } else if (m.key == "rule") {
+      if (auto st = check_rules(c, m, cfg, pending); !st) return std::move(st).error();
     } else {
       return c.fail(m.where, "unknown top-level key " + key_subject(m.key),
-                    "only a [switch] table and [[port]] tables");
+                    "only a [switch] table, [[port]] tables and [[rule]] tables");
     }
   }
+  if (auto st = check_rule_ports(c, cfg, pending); !st) return std::move(st).error();
   return cfg;
 }
 
@@ -698,6 +802,10 @@ control::Json port_config_to_json(const PortConfig& port) {
       {"trunk", port.trunk ? Json(*port.trunk) : Json(nullptr)},
       {"allowed_macs", std::move(macs)},
   };
+}
+
+Status check_metrics_address(std::string_view address) {
+  return control::MetricsHttpServer::check_address(address);
 }
 
 const char* to_string(PortType t) noexcept {

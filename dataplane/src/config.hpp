@@ -9,6 +9,7 @@
 //   mac_aging_s = 300          MAC entry lifetime in seconds (10..86400)
 //   memory_mb = 512            DPDK memory (64..65536)
 //   eal_args  = []             extra DPDK EAL arguments, appended verbatim
+//   metrics   = "127.0.0.1:9464"  Prometheus endpoint on loopback (off when absent; --metrics wins)
 // [[port]]
 //   name   = "vm1"             [A-Za-z0-9_.-]{1,31}, unique
 //   type   = "vhost-user"      or "ethdev"
@@ -19,6 +20,10 @@
 //   vlan   = 10                optional access VLAN (1..4094)
 //   trunk  = [10, 20]          optional allowed VLANs of a trunk (1..4094); not with vlan
 //   allowed_macs = ["52:54:00:00:00:01"]  optional port security: accepted source MACs
+// [[rule]]                     a flow rule (syntax in flow_rule.hpp); ports must be [[port]]s
+//   priority = 32768           0..65535, higher first
+//   match    = "in_port=vm1,udp,tp_dst=2152"   optional, default every packet
+//   actions  = "output:vnf1"   required
 #pragma once
 
 #include <cstdint>
@@ -48,6 +53,12 @@ struct PortConfig {
   std::vector<MacAddress> allowed_macs;   // empty: any source MAC
 };
 
+struct RuleConfig {
+  uint32_t priority = 32768;
+  std::string match;
+  std::string actions;
+};
+
 struct SwitchConfig {
   std::vector<unsigned> cores;            // PMD CPUs; empty means "pick the default"
   IdleMode idle = IdleMode::adaptive;
@@ -57,7 +68,12 @@ struct SwitchConfig {
   uint32_t memory_mb = 512;
   std::vector<std::string> eal_args;
   std::vector<PortConfig> ports;
+  std::vector<RuleConfig> rules;
+  std::string metrics;                    // "HOST:PORT" on loopback; empty: off
 };
+
+// Checks a metrics listen address: "127.0.0.1:9464", "[::1]:9464" or "localhost:9464".
+Status check_metrics_address(std::string_view address);
 
 // Parses and checks a whole file. On error the message is
 // "FILE:LINE:COLUMN: <what is wrong>; expected <what is accepted>" and nothing

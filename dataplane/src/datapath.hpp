@@ -6,6 +6,11 @@
 // (rte_rcu_qsbr): every PMD reports a quiescent state once per poll iteration,
 // between bursts, so no PMD ever waits for the control plane.
 //
+// The flow table (flow_table.hpp) rides in the Snapshot: a rule change builds
+// a new table and publishes a new Snapshot, so PMDs switch tables between
+// bursts and the old one is freed after the same grace period. Capture taps
+// (capture.hpp) are per-port pointers in PortRuntime published the same way.
+//
 // Counters are single-writer: each PMD owns its PmdCounters and the control
 // thread sums them. Counter::add is a relaxed load+store (no lock prefix).
 #pragma once
@@ -15,20 +20,24 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "flow_table.hpp"
 #include "mac_table.hpp"
 #include "vlan.hpp"
 
 namespace nfv::sw {
 
 struct VhostPortState;
+struct CaptureTap;
 
 inline constexpr uint16_t kMaxPorts = 32;    // RTE_MAX_ETHPORTS in Debian's DPDK build
 inline constexpr uint16_t kMaxQueues = 8;
 inline constexpr uint16_t kMaxPmds = 16;
 inline constexpr uint16_t kBurst = 32;
 inline constexpr uint16_t kMaxAllowedMacs = 16;
+static_assert(kMaxPmds == kRulePmds, "rule counters are per PMD");
 
 struct Counter {
   std::atomic<uint64_t> v{0};
@@ -37,8 +46,9 @@ struct Counter {
   void reset() noexcept { v.store(0, std::memory_order_relaxed); }
 };
 
-enum DropReason : uint8_t { kDropNoBuffer, kDropTxFull, kDropSpoofed, kDropVlan, kDropMalformed, kDropReasons };
-inline constexpr const char* kDropNames[kDropReasons] = {"no_buffer", "tx_full", "spoofed", "vlan", "malformed"};
+// rule: dropped by a rule's drop action, or its output port is gone.
+enum DropReason : uint8_t { kDropNoBuffer, kDropTxFull, kDropSpoofed, kDropVlan, kDropMalformed, kDropRule, kDropReasons };
+inline constexpr const char* kDropNames[kDropReasons] = {"no_buffer", "tx_full", "spoofed", "vlan", "malformed", "rule"};
 
 struct QueueCounters {
   Counter rx_packets, rx_bytes, tx_packets, tx_bytes;
@@ -70,6 +80,8 @@ struct PortRuntime {
   std::array<rte_spinlock_t, kMaxPmds>* tx_locks = nullptr;
   const std::atomic<bool>* link_up = nullptr;  // owned by the Switch, per slot
   VhostPortState* vhost = nullptr;             // vhost-user port (else an ethdev)
+  CaptureTap* tap_rx = nullptr;                // copies of received frames go here
+  CaptureTap* tap_tx = nullptr;                // copies of frames sent
 };
 
 struct RxQueueRef {
@@ -86,6 +98,7 @@ struct Snapshot {
   std::array<bool, kMaxPorts> present{};  // ports[slot] is in use
   std::vector<uint16_t> active_slots;     // slots in use, for flooding
   std::array<PmdPlan, kMaxPmds> pmds;
+  std::unique_ptr<const FlowTable> rules;  // null: no rules, every packet goes to the bridge
 };
 
 }  // namespace nfv::sw

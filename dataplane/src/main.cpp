@@ -1,6 +1,9 @@
 // nfv-switch: the DPDK poll-mode vSwitch.
 //
-//   nfv-switch [--config FILE] [--socket PATH] [--log-level LEVEL]
+//   nfv-switch [--config FILE] [--socket PATH] [--log-level LEVEL] [--metrics HOST:PORT]
+//
+// --metrics (or [switch] metrics) serves Prometheus text on http://HOST:PORT/metrics
+// (loopback only), from the control thread's event loop.
 //
 // Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when start-up
 // fails (DPDK, a port, the control socket), 2 for a bad command line or
@@ -15,6 +18,7 @@
 #include "config.hpp"
 #include "eal.hpp"
 #include "nfv/control/event_loop.hpp"
+#include "nfv/control/http_metrics.hpp"
 #include "nfv/control/jsonrpc.hpp"
 #include "switch.hpp"
 
@@ -28,12 +32,19 @@ constexpr int kExitBadInput = 2;
 int main(int argc, char** argv) {
   using namespace nfv;
   CLI::App app{"nfv-switch: DPDK poll-mode vSwitch with vhost-user ports"};
-  std::string config_file, socket, log_level;
+  std::string config_file, socket, log_level, metrics;
   app.add_option("-c,--config", config_file, "topology of the switch (TOML), see docs/switch-config.md")
       ->check(CLI::ExistingFile);
   app.add_option("-s,--socket", socket, "control socket (default /run/nfv/switch.sock)");
   app.add_option("-l,--log-level", log_level, "trace|debug|info|warn|error|critical|off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--metrics", metrics, "serve Prometheus metrics on HOST:PORT (loopback), e.g. 127.0.0.1:9464")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto st = sw::check_metrics_address(text);
+            return st ? std::string() : st.error().message;
+          },
+          "HOST:PORT"));
   app.set_version_flag("--version", "nfv-switch 0.1.0");
   try {
     app.parse(argc, argv);
@@ -53,6 +64,7 @@ int main(int argc, char** argv) {
   }
   if (!socket.empty()) cfg.socket = socket;
   if (!log_level.empty()) cfg.log_level = log_level;
+  if (!metrics.empty()) cfg.metrics = metrics;
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
@@ -83,13 +95,22 @@ int main(int argc, char** argv) {
   {
     sw::Switch sw(cfg, *plan);
     std::unique_ptr<control::JsonRpcServer> rpc;
+    std::unique_ptr<control::MetricsHttpServer> metrics_server;
     if (auto st = sw.start(); !st) {
       spdlog::error("{}", st.error().message);
       rc = kExitStartFailed;
     } else if (auto server = control::JsonRpcServer::listen(loop, cfg.socket); !server) {
       spdlog::error("control socket {}: {}", cfg.socket, server.error().message);
       rc = kExitStartFailed;
+    } else if (auto ms = cfg.metrics.empty()
+                             ? Result<std::unique_ptr<control::MetricsHttpServer>>(nullptr)
+                             : control::MetricsHttpServer::listen(loop, cfg.metrics, [&] { return sw.metrics_text(); });
+               !ms) {
+      spdlog::error("{}", ms.error().message);
+      rc = kExitStartFailed;
     } else {
+      metrics_server = std::move(ms).value();
+      if (metrics_server) spdlog::info("metrics: http://{}/metrics", cfg.metrics);
       rpc = std::move(server).value();
       sw.register_methods(*rpc);
       loop.add_timer(std::chrono::milliseconds(sw::Switch::kTickMs), [&] { sw.tick(); });
@@ -97,6 +118,7 @@ int main(int argc, char** argv) {
       spdlog::info("ready: control socket {}", cfg.socket);
       loop.run();
     }
+    metrics_server.reset();
     rpc.reset();  // unlinks the control socket
     sw.shutdown();
   }

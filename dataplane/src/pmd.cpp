@@ -1,5 +1,6 @@
 #include "pmd.hpp"
 
+#include "capture.hpp"
 #include "vhost_port.hpp"
 
 #include <rte_byteorder.h>
@@ -93,6 +94,7 @@ void PmdWorker::flush(const Snapshot& snap, uint16_t slot) noexcept {
   TxBatch& b = tx_[slot];
   if (b.n == 0) return;
   const PortRuntime& out = snap.ports[slot];
+  if (out.tap_tx) capture_burst(*out.tap_tx, b.pkts, b.n);
   const uint16_t q = static_cast<uint16_t>(ctx_.index % out.nb_txq);
   // Lengths first: the driver may free what it sends.
   uint32_t len[kBurst];
@@ -256,6 +258,11 @@ uint16_t PmdWorker::poll_queue(const Snapshot& snap, RxQueueRef rxq) noexcept {
   // New burst, new input port: forget the last addresses and flood targets.
   burst_.src = burst_.dst = ~uint64_t{0};
   burst_.flood.key = 0;
+  if (in.tap_rx) capture_burst(*in.tap_rx, pkts, n);
+  if (snap.rules) {
+    classify(snap, in, pkts, n);
+    return n;
+  }
   for (uint16_t i = 0; i < n; ++i) bridge(snap, in, pkts[i]);
   return n;
 }

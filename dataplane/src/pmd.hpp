@@ -1,8 +1,10 @@
 // PMD threads: poll rx queues in bursts of 32, bridge, flush per-port tx batches.
 //
 // One PmdWorker per PMD lcore. Each iteration: load the current Snapshot, poll
-// every rx queue of its plan, run the L2 bridge on each burst, flush the tx
-// batches it filled, report an RCU quiescent state. In adaptive idle mode a
+// every rx queue of its plan, classify each burst against the flow table when
+// there are rules (pmd_rules.cpp: matched packets take their rule's actions,
+// the rest go on) and run the L2 bridge on the rest, flush the tx batches it
+// filled, report an RCU quiescent state. In adaptive idle mode a
 // PMD that found nothing for kEmptyPollsBeforeSleep iterations sleeps, doubling
 // the sleep up to kMaxSleepUs and going back to full polling on the first
 // packet; it is RCU-offline while asleep so the control plane never waits for it.
@@ -11,7 +13,8 @@
 // packets and bytes; drops by reason: tx_full (the port did not take a packet),
 // spoofed (source MAC not in allowed_macs), vlan (tag not allowed on the port),
 // malformed (runt frame, truncated tag, multicast source), no_buffer (no mbuf
-// to copy a flooded frame); busy and idle TSC cycles.
+// to copy a flooded frame or for a pushed tag), rule (a rule's drop action, or
+// its output port is gone); busy and idle TSC cycles; per rule packets and bytes.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -57,6 +60,10 @@ class PmdWorker final {
   struct FrameVlan;
 
   uint16_t poll_queue(const Snapshot& snap, RxQueueRef rxq) noexcept;
+  // Flow rules (pmd_rules.cpp): classifies a burst, runs the matched packets'
+  // actions and bridges the others.
+  void classify(const Snapshot& snap, const PortRuntime& in, rte_mbuf** pkts, uint16_t n) noexcept;
+  void apply_rule(const Snapshot& snap, const PortRuntime& in, const FlowEntry& rule, rte_mbuf* m) noexcept;
   void bridge(const Snapshot& snap, const PortRuntime& in, rte_mbuf* m) noexcept;
   void flood(const Snapshot& snap, const PortRuntime& in, rte_mbuf* m, const FrameVlan& f) noexcept;
   // Queues m for `out`, rewriting its VLAN tag as the port wants; m must not be shared.

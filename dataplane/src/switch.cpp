@@ -21,7 +21,10 @@ constexpr unsigned kPoolCache = 256;
 constexpr uint32_t kAgingPeriodS = 1;
 }  // namespace
 
-Switch::Switch(SwitchConfig cfg, EalPlan plan) : cfg_(std::move(cfg)), plan_(std::move(plan)) {
+Switch::Switch(SwitchConfig cfg, EalPlan plan)
+    : cfg_(std::move(cfg)),
+      plan_(std::move(plan)),
+      captures_([this](const std::string& name) { return find_port(name); }, [this] { publish(); }) {
   for (auto& locks : tx_locks_)
     for (auto& l : locks) rte_spinlock_init(&l);
 }
@@ -43,6 +46,7 @@ Status Switch::start() {
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("nfv_qsbr", qsz, RTE_CACHE_LINE_SIZE));
   if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, pmd_count()) != 0)
     return make_error(Errc::resource, "cannot create the RCU state for the PMD threads");
+  snapshots_.set_qsbr(qsbr_);
   vhost_ports_init(qsbr_);
 
   for (uint16_t i = 0; i < pmd_count(); ++i) counters_.push_back(std::make_unique<PmdCounters>());
@@ -53,11 +57,21 @@ Status Switch::start() {
       return make_error(r.error().code, r.error().message);
     }
   }
+  for (const RuleConfig& r : cfg_.rules) {
+    if (auto id = rules_.add(r.priority, r.match, r.actions); !id) {  // checked with the file already
+      shutdown();
+      return make_error(id.error().code, id.error().message);
+    }
+  }
+  if (!cfg_.rules.empty()) {
+    publish();
+    spdlog::info("{} flow rules installed", cfg_.rules.size());
+  }
 
   for (uint16_t i = 0; i < pmd_count(); ++i) {
     PmdContext ctx;
     ctx.index = i;
-    ctx.snapshot = &snapshot_;
+    ctx.snapshot = snapshots_.slot();
     ctx.qsbr = qsbr_;
     ctx.macs = &macs_;
     ctx.now_s = &now_s_;
@@ -90,8 +104,7 @@ void Switch::shutdown() {
     close_port(p->dev);
     p.reset();
   }
-  snapshot_.store(nullptr, std::memory_order_release);
-  current_.reset();
+  snapshots_.publish(nullptr);  // the PMDs are stopped: nothing to wait for
 }
 
 bool Switch::port_link_up(uint16_t slot, const DpdkPort& dev) const {
@@ -122,18 +135,19 @@ void Switch::publish() {
     rt.tx_locks = p.dev.nb_txq < pmd_count() ? &tx_locks_[s] : nullptr;
     rt.link_up = &link_up_[s];
     rt.vhost = p.cfg.type == PortType::vhost_user ? &vhost_state_[s] : nullptr;
+    rt.tap_rx = captures_.tap_rx(s);
+    rt.tap_tx = captures_.tap_tx(s);
     snap->present[s] = true;
     snap->active_slots.push_back(s);
     for (uint16_t q = 0; q < p.dev.nb_rxq; ++q) rxqs.push_back({s, q});
   }
   // Spread rx queues over the PMDs round-robin (port order, then queue order).
   for (size_t i = 0; i < rxqs.size(); ++i) snap->pmds[i % pmd_count()].rx_queues.push_back(rxqs[i]);
+  snap->rules = rules_.compile(resolver());
 
-  // release: a PMD that loads the pointer sees the snapshot's contents.
-  snapshot_.store(snap.get(), std::memory_order_release);
-  // Wait until every online PMD has passed a quiescent state: none still reads the old one.
-  rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
-  current_ = std::move(snap);
+  // Returns once no PMD reads the old snapshot (and its flow table) any more.
+  snapshots_.publish(std::move(snap));
+  captures_.after_publish();  // taps no longer in the snapshot can be freed now
 }
 
 Result<Json> Switch::add_port(const PortConfig& cfg) {
@@ -171,6 +185,7 @@ Status Switch::del_port(const std::string& name) {
   if (!slot) return make_error(Errc::not_found, fmt::format("no port named {}", name));
   PortState gone = std::move(*ports_[*slot]);
   ports_[*slot].reset();
+  captures_.port_gone(*slot);
   publish();  // after this no PMD polls or sends to the port
   macs_.flush_port(*slot);
   close_port(gone.dev);
@@ -195,6 +210,7 @@ void Switch::tick() {
     last_aging_s_ = now_s;
     if (size_t n = macs_.age(now_s, cfg_.mac_aging_s)) spdlog::debug("MAC aging removed {} entries", n);
   }
+  captures_.tick();
 }
 
 Json Switch::port_json(uint16_t slot) const {
@@ -244,7 +260,8 @@ Json Switch::status_json() const {
   const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   return {{"version", "0.1.0"}, {"uptime_s", up},         {"pmd_cores", plan_.pmd_cpus},
           {"idle", to_string(cfg_.idle)}, {"ports", nports}, {"mac_entries", macs_.size()},
-          {"hugepages", plan_.hugepages}};
+          {"rules", rules_.size()}, {"hugepages", plan_.hugepages},
+          {"metrics", cfg_.metrics.empty() ? Json(nullptr) : Json(cfg_.metrics)}};
 }
 
 Json Switch::mac_list_json() const {
@@ -263,7 +280,7 @@ Json Switch::mac_list_json() const {
 
 Json Switch::pmd_stats_json() const {
   Json list = Json::array();
-  const Snapshot* snap = current_.get();
+  const Snapshot* snap = snapshots_.current();
   for (uint16_t i = 0; i < pmd_count(); ++i) {
     const PmdCounters& c = *counters_[i];
     Json rxqs = Json::array();
@@ -336,6 +353,8 @@ void Switch::register_methods(control::JsonRpcServer& rpc) {
     return Json{{"flushed", macs_.flush()}};
   });
   rpc.add_method("pmd.stats", [this](const Json&) { return pmd_stats_json(); });
+  register_rule_methods(rpc);
+  captures_.register_methods(rpc);
 }
 
 }  // namespace nfv::sw

@@ -1,7 +1,9 @@
 // Switch: the control side of nfv-switch. Owns the ports, the MAC table, the
-// PMD threads and their counters; publishes Snapshots to the PMDs (see
-// datapath.hpp) and serves the JSON-RPC methods of docs/switch-rpc.md.
-// Every method runs on the control thread.
+// flow rules, the capture sessions, the PMD threads and their counters;
+// publishes Snapshots to the PMDs (see datapath.hpp) and serves the JSON-RPC
+// methods of docs/switch-rpc.md and the Prometheus metrics text.
+// Every method runs on the control thread. switch_rules.cpp holds the rule
+// methods, switch_metrics.cpp the metrics text.
 #pragma once
 
 #include <rte_mempool.h>
@@ -15,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "capture.hpp"
 #include "config.hpp"
 #include "datapath.hpp"
 #include "eal.hpp"
@@ -22,6 +25,8 @@
 #include "nfv/control/jsonrpc.hpp"
 #include "pmd.hpp"
 #include "ports.hpp"
+#include "rcu_publisher.hpp"
+#include "rule_set.hpp"
 
 namespace nfv::sw {
 
@@ -47,6 +52,9 @@ class Switch {
   Result<control::Json> add_port(const PortConfig& cfg);
   Status del_port(const std::string& name);
 
+  // Prometheus text exposition of every counter (served by the metrics endpoint).
+  std::string metrics_text() const;
+
  private:
   struct PortState {
     PortConfig cfg;
@@ -64,6 +72,10 @@ class Switch {
   control::Json status_json() const;
   control::Json mac_list_json() const;
   control::Json pmd_stats_json() const;
+  // switch_rules.cpp
+  uint16_t resolve_port(const std::string& name) const;  // slot or kNoSlot
+  RuleSet::Resolve resolver() const;
+  void register_rule_methods(control::JsonRpcServer& rpc);
 
   SwitchConfig cfg_;
   EalPlan plan_;
@@ -78,10 +90,11 @@ class Switch {
   rte_mempool* pool_ = nullptr;
   rte_rcu_qsbr* qsbr_ = nullptr;
   MacTable macs_;
+  RuleSet rules_;
+  CaptureManager captures_;
   std::atomic<uint32_t> now_s_{0};
   std::atomic<bool> stop_{false};
-  std::atomic<const Snapshot*> snapshot_{nullptr};
-  std::unique_ptr<Snapshot> current_;  // owns what snapshot_ points to
+  RcuPublisher<Snapshot> snapshots_;  // what the PMDs read
   std::vector<std::unique_ptr<PmdCounters>> counters_;
   std::vector<std::unique_ptr<PmdWorker>> workers_;
   bool pmds_running_ = false;

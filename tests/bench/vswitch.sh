@@ -302,6 +302,8 @@ path = "$rd/p1"
 mode = "server"
 queues = 1
 EOF
+  # NFV_SWITCH_EXTRA_TOML: a file appended to the switch's config (e.g. [[rule]] tables).
+  if [ -n "${NFV_SWITCH_EXTRA_TOML:-}" ]; then cat -- "$NFV_SWITCH_EXTRA_TOML" >> "$rd/switch.toml"; fi
   timeout -k 5 "$LIMIT" "$NFV_SWITCH" --config "$rd/switch.toml" </dev/null > "$rd/switch.log" 2>&1 &
   local pid=$!
   track "$pid"

@@ -15,10 +15,10 @@
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitServerError = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitCannotConnect = 3;
+using nfvctl::kExitCannotConnect;
+using nfvctl::kExitOk;
+using nfvctl::kExitServerError;
+using nfvctl::kExitUsage;
 
 constexpr const char* kDefaultSocket = "/run/nfv/switch.sock";
 
@@ -68,21 +68,46 @@ std::string connect_hint(nfv::Errc code) {
   }
 }
 
-int run_verb(const GlobalOptions& global, const Command& command,
-             const nfvctl::VerbOptions& options) {
-  const nfvctl::Verb& verb = *command.verb;
-  const auto timeout = std::chrono::milliseconds(std::llround(global.timeout_s * 1000.0));
+}  // namespace
 
-  auto client = nfv::control::JsonRpcClient::connect(global.socket, timeout);
+std::optional<nfv::control::JsonRpcClient> nfvctl::connect_switch(const RunContext& ctx) {
+  auto client = nfv::control::JsonRpcClient::connect(ctx.socket, ctx.timeout);
   if (!client) {
     std::cerr << "nfvctl: " << client.error().message << "; " << connect_hint(client.error().code)
               << '\n';
-    return kExitCannotConnect;
+    return std::nullopt;
+  }
+  return std::move(client).value();
+}
+
+namespace {
+
+int run_verb(const GlobalOptions& global, const Command& command,
+             const nfvctl::VerbOptions& options, const CLI::App& root) {
+  const nfvctl::Verb& verb = *command.verb;
+  const nfvctl::RunContext ctx{global.socket,
+                               std::chrono::milliseconds(std::llround(global.timeout_s * 1000.0)),
+                               global.json, &root};
+  if (verb.run != nullptr) {
+    try {
+      return verb.run(ctx, *command.app, options);
+    } catch (const CLI::ValidationError& e) {
+      std::cerr << "nfvctl: " << e.what() << '\n';
+      return kExitUsage;
+    }
   }
 
+  auto client = nfvctl::connect_switch(ctx);
+  if (!client) return kExitCannotConnect;
+
   const std::string& method = verb.method.empty() ? options.method : verb.method;
-  const nfvctl::Json params =
-      verb.params != nullptr ? verb.params(*command.app, options) : nfvctl::Json(nullptr);
+  nfvctl::Json params;
+  try {
+    params = verb.params != nullptr ? verb.params(*command.app, options) : nfvctl::Json(nullptr);
+  } catch (const CLI::ValidationError& e) {
+    std::cerr << "nfvctl: " << e.what() << '\n';
+    return kExitUsage;
+  }
   auto result = client->call(method, params);
   if (!result) {
     std::cerr << "nfvctl: " << result.error().message << '\n';
@@ -115,7 +140,8 @@ int main(int argc, char** argv) {
       "3 cannot connect.");
 
   GlobalOptions global;
-  app.add_option("--socket", global.socket, "the switch's control socket")
+  app.add_option("--socket", global.socket,
+                 "control socket of the program to talk to (the switch by default)")
       ->envname("NFV_SWITCH_SOCKET")
       ->capture_default_str();
   app.add_flag("--json", global.json, "print the method's result as JSON");
@@ -139,7 +165,7 @@ int main(int argc, char** argv) {
   }
 
   for (const Command& command : commands) {
-    if (command.app->parsed()) return run_verb(global, command, options);
+    if (command.app->parsed()) return run_verb(global, command, options, app);
   }
   std::cerr << "nfvctl: no command given; see nfvctl --help\n";
   return kExitUsage;

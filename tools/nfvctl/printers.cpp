@@ -142,6 +142,30 @@ void print_pmd_stats(const Json& result, std::ostream& out) {
   table.print(out);
 }
 
+void print_rule_list(const Json& result, std::ostream& out) {
+  TextTable table({"ID", "PRIORITY", "MATCH", "ACTIONS", "PACKETS", "BYTES"});
+  for (const auto& rule : as_list(result)) {
+    std::string actions = cell(rule, "actions");
+    if (member(rule, "active") == false) actions += " (inactive: a port is missing)";
+    table.add_row({cell(rule, "id"), cell(rule, "priority"), cell(rule, "match"), actions,
+                   cell(rule, "packets"), cell(rule, "bytes")});
+  }
+  table.print(out);
+}
+
+void print_rule(const Json& result, std::ostream& out) {
+  out << "rule " << cell(result, "id") << " added\n";
+  print_rule_list(Json::array({result}), out);
+}
+
+void print_rule_deleted(const Json& result, std::ostream& out) {
+  if (const Json& n = member(result, "flushed"); !n.is_null()) {
+    out << "deleted " << cell(n) << (n == 1 ? " rule" : " rules") << '\n';
+    return;
+  }
+  out << "deleted rule " << cell(result, "deleted") << '\n';
+}
+
 void print_json(const Json& result, std::ostream& out) {
   out << result.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
 }

@@ -17,6 +17,9 @@ void print_stats(const Json& result, std::ostream& out);
 void print_mac_list(const Json& result, std::ostream& out);
 void print_mac_flushed(const Json& result, std::ostream& out);
 void print_pmd_stats(const Json& result, std::ostream& out);
+void print_rule(const Json& result, std::ostream& out);
+void print_rule_list(const Json& result, std::ostream& out);
+void print_rule_deleted(const Json& result, std::ostream& out);
 void print_json(const Json& result, std::ostream& out);
 
 }  // namespace nfvctl

@@ -67,6 +67,52 @@ void call_options(CLI::App& cmd, VerbOptions& o) {
       ->check(json_params());
 }
 
+void rule_add_options(CLI::App& cmd, VerbOptions& o) {
+  cmd.add_option("--priority", o.priority, "0..65535, higher first (default 32768)")
+      ->check(CLI::Range(0u, 65535u));
+  cmd.add_option("RULE", o.rule_words,
+                 "MATCH actions=ACTIONS, e.g. in_port=vm1,udp,tp_dst=2152 actions=output:vnf1")
+      ->required();
+  cmd.footer(
+      "MATCH: comma-separated in_port=PORT dl_vlan=ID|none dl_src=MAC dl_dst=MAC dl_type=N "
+      "ip ipv6 tcp udp sctp icmp tcp6 udp6 sctp6 icmp6 nw_src=ADDR[/LEN] nw_dst=ADDR[/LEN] "
+      "nw_proto=N tp_src=N tp_dst=N (empty or * : every packet)\n"
+      "ACTIONS: comma-separated output:PORT push_vlan:ID pop_vlan normal drop count\n"
+      "Example: nfvctl rule add --priority 10 in_port=vm1,ip,nw_dst=10.0.0.0/8,udp,tp_dst=2152 "
+      "actions=output:vnf1");
+}
+
+void rule_id_argument(CLI::App& cmd, VerbOptions& o) {
+  cmd.add_option("ID", o.rule_id, "rule id (see nfvctl rule list)")->required();
+}
+
+void stats_options(CLI::App& cmd, VerbOptions& o) {
+  cmd.add_flag("-w,--watch", o.watch, "refresh a table of rates every --interval seconds");
+  cmd.add_option("--interval", o.interval_s, "seconds between refreshes")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  cmd.add_option("--iterations", o.iterations, "stop after this many refreshes (default: until Ctrl-C)");
+}
+
+void capture_options(CLI::App& cmd, VerbOptions& o) {
+  cmd.add_option("PORT", o.port, "port to capture")->required();
+  cmd.add_option("-c,--count", o.count, "frames to capture")->check(CLI::Range(1u, 1000000u))->capture_default_str();
+  cmd.add_option("-w,--write", o.write_file, "pcap file to write")->required();
+  cmd.add_option("--direction", o.direction, "frames received (rx), sent (tx) or both")
+      ->check(CLI::IsMember({"rx", "tx", "both"}))
+      ->capture_default_str();
+  cmd.add_option("--snaplen", o.snaplen, "bytes kept of each frame")->check(CLI::Range(64u, 65535u))->capture_default_str();
+  cmd.add_option("--duration", o.duration_s, "stop after this many seconds even if fewer frames came")
+      ->check(CLI::Range(0.0, 86400.0));
+}
+
+void completion_options(CLI::App& cmd, VerbOptions& o) {
+  cmd.add_option("SHELL", o.shell, "shell to print a completion script for")
+      ->check(CLI::IsMember({"bash"}))
+      ->required();
+  cmd.footer("Install: nfvctl completion bash > /etc/bash_completion.d/nfvctl (or source <(nfvctl completion bash))");
+}
+
 // --- params builders -------------------------------------------------------
 
 Json name_params(const CLI::App&, const VerbOptions& o) { return Json{{"name", o.name}}; }
@@ -88,12 +134,64 @@ Json mac_flush_params(const CLI::App& cmd, const VerbOptions& o) {
   return Json{{"port", o.port}};
 }
 
+Json rule_id_params(const CLI::App&, const VerbOptions& o) { return Json{{"id", o.rule_id}}; }
+
 Json call_params(const CLI::App&, const VerbOptions& o) {
   if (o.raw_params.empty()) return nullptr;  // sent without "params"
   return Json::parse(o.raw_params);          // validated by json_params()
 }
 
 }  // namespace
+
+Json rule_add_params(const CLI::App& cmd, const VerbOptions& o) {
+  // The words are MATCH pieces and one actions=... piece, as ovs-ofctl takes them;
+  // "priority=N" among the match pieces works too.
+  std::string match, actions;
+  unsigned priority = o.priority;
+  bool have_priority = cmd.count("--priority") > 0;
+  bool in_actions = false;
+  for (const std::string& word : o.rule_words) {
+    std::string w = word;
+    if (!in_actions) {
+      const size_t at = w.find("actions=");
+      if (at != std::string::npos && (at == 0 || w[at - 1] == ',' || w[at - 1] == ' ')) {
+        std::string before = w.substr(0, at);
+        actions = w.substr(at + 8);
+        in_actions = true;
+        w = before;
+      }
+    } else {
+      actions += "," + w;  // "actions=output:a, output:b" split by the shell
+      continue;
+    }
+    // Match pieces, separated by commas or blanks.
+    std::string piece;
+    auto flush = [&] {
+      if (piece.empty()) return;
+      if (piece.rfind("priority=", 0) == 0) {
+        try {
+          priority = static_cast<unsigned>(std::stoul(piece.substr(9)));
+        } catch (const std::exception&) {
+          throw CLI::ValidationError("RULE", "'" + piece + "': priority must be a number in 0..65535");
+        }
+        have_priority = true;
+      } else {
+        match += (match.empty() ? "" : ",") + piece;
+      }
+      piece.clear();
+    };
+    for (char c : w) {
+      if (c == ',' || c == ' ') flush();
+      else piece += c;
+    }
+    flush();
+  }
+  if (!in_actions)
+    throw CLI::ValidationError("RULE", "no actions=...; e.g. nfvctl rule add in_port=vm1,udp actions=output:vm2");
+  Json p{{"match", match}, {"actions", actions}};
+  if (have_priority) p["priority"] = priority;
+  return p;
+}
 
 const std::vector<Verb>& verb_table() {
   static const std::vector<Verb> table = {
@@ -117,7 +215,36 @@ const std::vector<Verb>& verb_table() {
        name_argument,
        name_params,
        print_port_deleted},
-      {{"stats"}, "stats", "show the counters of every port", nullptr, nullptr, print_stats},
+      {{"stats"},
+       "stats",
+       "show the counters of every port (--watch: live rates)",
+       stats_options,
+       nullptr,
+       print_stats,
+       run_stats},
+      {{"rule", "add"},
+       "rule.add",
+       "add a flow rule: [--priority N] MATCH actions=ACTIONS",
+       rule_add_options,
+       rule_add_params,
+       print_rule},
+      {{"rule", "del"}, "rule.del", "delete a flow rule", rule_id_argument, rule_id_params, print_rule_deleted},
+      {{"rule", "list"}, "rule.list", "list the flow rules with their counters", nullptr, nullptr, print_rule_list},
+      {{"rule", "flush"}, "rule.flush", "delete every flow rule", nullptr, nullptr, print_rule_deleted},
+      {{"capture"},
+       "capture.start",
+       "capture a port's frames into a pcap file",
+       capture_options,
+       nullptr,
+       print_json,
+       run_capture},
+      {{"completion"},
+       "",
+       "print a shell completion script",
+       completion_options,
+       nullptr,
+       print_json,
+       run_completion},
       {{"mac", "list"},
        "mac.list",
        "list the learned MAC addresses",
@@ -150,6 +277,7 @@ std::string group_help(const std::string& word) {
   if (word == "port") return "manage the switch's ports";
   if (word == "mac") return "inspect or flush the MAC learning table";
   if (word == "pmd") return "inspect the poll-mode driver threads";
+  if (word == "rule") return "manage the flow rules (match, priority, actions)";
   return word + " commands";
 }
 

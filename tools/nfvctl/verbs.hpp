@@ -4,10 +4,13 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "nfv/control/jsonrpc.hpp"
 #include "text_table.hpp"
 
 namespace nfvctl {
@@ -24,10 +27,39 @@ struct VerbOptions {
   unsigned vlan = 0;
   std::vector<unsigned> trunk;
   std::vector<std::string> allowed_macs;
-  std::string port;        // mac flush --port
+  std::string port;        // mac flush --port, capture PORT
   std::string method;      // call METHOD
   std::string raw_params;  // call [JSON-PARAMS]
+  // rule add/del
+  unsigned priority = 32768;
+  std::vector<std::string> rule_words;  // MATCH... actions=ACTIONS
+  unsigned rule_id = 0;
+  // stats --watch
+  bool watch = false;
+  double interval_s = 1.0;
+  unsigned iterations = 0;  // 0: until interrupted
+  // capture
+  unsigned count = 100;
+  std::string write_file;
+  std::string direction = "both";
+  unsigned snaplen = 65535;
+  double duration_s = 0;  // 0: until --count frames
+  std::string shell;      // completion SHELL
 };
+
+// What a verb with its own run function gets (verbs that make several calls,
+// or none).
+struct RunContext {
+  std::string socket;
+  std::chrono::milliseconds timeout;
+  bool json = false;
+  const CLI::App* root = nullptr;  // for completion
+};
+
+// Connects to ctx.socket; on failure prints the error with a hint and returns
+// an error (the verb then exits with 3).
+std::optional<nfv::control::JsonRpcClient> connect_switch(const RunContext& ctx);
+inline constexpr int kExitOk = 0, kExitServerError = 1, kExitUsage = 2, kExitCannotConnect = 3;
 
 struct Verb {
   std::vector<std::string> words;  // e.g. {"port", "add"}
@@ -38,9 +70,18 @@ struct Verb {
   // Builds the params from the parsed options; null means no params.
   Json (*params)(const CLI::App& cmd, const VerbOptions& options);
   void (*print)(const Json& result, std::ostream& out);
+  // When set, the verb runs this instead of one call + print; returns the exit code.
+  int (*run)(const RunContext& ctx, const CLI::App& cmd, const VerbOptions& options) = nullptr;
 };
 
 const std::vector<Verb>& verb_table();
+
+// Verbs with their own run function (watch.cpp, capture.cpp, completion.cpp).
+int run_stats(const RunContext& ctx, const CLI::App& cmd, const VerbOptions& options);
+int run_capture(const RunContext& ctx, const CLI::App& cmd, const VerbOptions& options);
+int run_completion(const RunContext& ctx, const CLI::App& cmd, const VerbOptions& options);
+// "in_port=a,udp actions=output:b" (as words) -> rule.add params; throws CLI::ValidationError.
+Json rule_add_params(const CLI::App& cmd, const VerbOptions& options);
 
 // One-line description of a verb group ("port", "mac", "pmd").
 std::string group_help(const std::string& word);
