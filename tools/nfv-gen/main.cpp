@@ -1,25 +1,30 @@
-// nfv-gen: the project's traffic generator (first cut: vhost-user ports,
-// streams from the command line or TOML, paced rates, loss/reordering/latency
-// per stream, RFC 2544 NDR/PDR search, a live progress line and JSON output).
+// nfv-gen: the project's traffic generator on vhost-user ports. Streams from
+// the command line or TOML (UDP/TCP over IPv4/IPv6, VLAN, GTP-U; fields varied
+// per flow or per packet), or a pcap replayed; paced, fixed-count or burst
+// transmission; loss/reordering/latency per stream; RFC 2544 NDR/PDR and
+// back-to-back searches over frame sizes; a live progress line; table, JSON,
+// CSV and gnuplot figures. docs/nfv-gen.md is the manual.
 //
-//   nfv-gen --port vhost-user:/tmp/gen.sock --stream "udp,flows=1024,size=64" --rate 1M --seconds 10
-//   nfv-gen --port vhost-user:/tmp/a.sock --rx-port vhost-user:/tmp/b.sock --streams t.toml --rfc2544 ndr
+//   nfv-gen --port vhost-user:/tmp/gen.sock --stream "udp,src=10.0.0.1+1024,size=64" --rate 1M --seconds 10
+//   nfv-gen --port vhost-user:/tmp/a.sock --rx-port vhost-user:/tmp/b.sock --streams t.toml
+//           --rfc2544 ndr --rate 100% --sizes 64,128,256,512,1024,1280,1518 --csv ndr.csv --plot ndr
 //
 // Exit status: 0 done, 2 bad arguments or configuration (nothing sent), 1
-// when the ports could not be connected.
+// when the ports could not be connected or an output could not be written.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "generator.hpp"
-#include "rate_search.hpp"
+#include "rate.hpp"
+#include "report.hpp"
+#include "rfc2544.hpp"
 #include "stream_config.hpp"
 
 using nlohmann::json;
@@ -29,152 +34,91 @@ namespace {
 
 void on_signal(int) { g_stop.store(true); }
 
-// A rate as given: "1000", "1.5M", "200k" (packets/s), "10Gbps", "500Mbps"
-// (bits/s on the wire), "50%" (of the line rate).
-struct Rate {
-  enum Unit { pps, bps, percent } unit = pps;
-  double value = 0;
-};
+const char* kStreamHelp = R"(a stream (repeatable), items separated by ',':
+  udp | tcp | gtpu              protocol (default udp); gtpu wraps it in IPv4/UDP/GTP-U
+  src=ADDR dst=ADDR             IPv4 or IPv6 (default 10.0.0.1, 10.1.0.1)
+  sport=PORT dport=PORT         default 1024
+  smac=MAC dmac=MAC vlan=ID pcp=P ttl=N name=NAME id=N
+  size=N | A-B | A..B | imix    bytes without FCS (60..9000): fixed, uniform random,
+                                incrementing, or IMIX 7:4:1 (default 64; gtpu 128)
+  flows=N                       default: the largest per-flow COUNT
+  teid=T qfi=Q outer_src=ADDR outer_dst=ADDR   GTP-U fields
+  udp_checksum=on|off           off: UDP checksum 0 (IPv4 only)
+  seed=N                        for random fields and sizes (default --seed)
+Field variation (src, dst, sport, dport, teid): VALUE+COUNT increments per flow,
+VALUE~COUNT a seeded random value per flow, VALUE?COUNT a seeded uniform random
+value per packet, each among COUNT values from VALUE.
+e.g. "udp,src=10.0.0.1+1024,dport=2000?16,size=imix"  "gtpu,teid=100+64,src=10.9.0.1+64")";
 
-bool parse_rate(std::string s, Rate& r) {
-  r = Rate{};
-  if (s.size() > 3 && s.compare(s.size() - 3, 3, "bps") == 0) {
-    r.unit = Rate::bps;
-    s.resize(s.size() - 3);
-  } else if (!s.empty() && s.back() == '%') {
-    r.unit = Rate::percent;
-    s.pop_back();
+// The rate actually used for a frame size, or an error text (nothing sent yet).
+std::string check_rate(double pps, double line_bps, double frame) {
+  const double line = line_rate_pps(line_bps, frame);
+  if (pps > line * (1 + 1e-9)) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  "rate %.3f Mpps is above the line rate (%.3f Mpps for %.1f-byte frames at %.3g Gbit/s); "
+                  "expected at most that, or a higher --line-rate",
+                  pps / 1e6, line / 1e6, frame + 4, line_bps / 1e9);
+    return msg;
   }
-  if (s.empty()) return false;
-  double mult = 1;
-  switch (s.back()) {
-    case 'k': case 'K': mult = 1e3; s.pop_back(); break;
-    case 'm': case 'M': mult = 1e6; s.pop_back(); break;
-    case 'g': case 'G': mult = 1e9; s.pop_back(); break;
-    default: break;
-  }
-  if (r.unit == Rate::percent && mult != 1) return false;
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || !(v >= 0) || !std::isfinite(v)) return false;
-  if (r.unit == Rate::percent && v > 100) return false;
-  r.value = v * mult;
-  return true;
+  return {};
 }
 
-// Ethernet on the wire: the frame plus FCS (4), preamble and SFD (8) and the
-// minimum inter-frame gap (12).
-constexpr double kWireOverhead = 24;
-
-double to_pps(const Rate& r, double line_bps, double mean_frame) {
-  switch (r.unit) {
-    case Rate::pps: return r.value;
-    case Rate::bps: return r.value / ((mean_frame + kWireOverhead) * 8);
-    case Rate::percent: return r.value / 100 * line_bps / ((mean_frame + kWireOverhead) * 8);
+bool write_json(const std::string& path, const json& out) {
+  if (path == "-") {
+    std::printf("%s\n", out.dump(2).c_str());
+    return true;
   }
-  return 0;
-}
-
-// PREFIX-latency.csv and, through gnuplot, PREFIX-latency.png/.svg: the
-// latency histogram (log x) and its CDF, one line per stream.
-bool write_latency_plot(const std::string& prefix, const std::vector<StreamSpec>& specs, const TrialResult& r) {
-  const std::string csv = prefix + "-latency.csv";
-  {
-    std::ofstream f(csv);
-    f << "stream,upper_ns,count,cdf\n";
-    for (std::size_t i = 0; i < r.latency_bins.size(); ++i) {
-      uint64_t total = 0, seen = 0;
-      for (const auto& b : r.latency_bins[i]) total += b.count;
-      for (const auto& b : r.latency_bins[i]) {
-        seen += b.count;
-        f << specs[i].name << "," << b.upper_ns << "," << b.count << "," << static_cast<double>(seen) / total << "\n";
-      }
-    }
-    if (!f) return false;
-  }
-  for (const char* term : {"pngcairo size 900,500", "svg size 900,500"}) {
-    const std::string ext = std::string(term).rfind("png", 0) == 0 ? "png" : "svg";
-    std::string gp = "set terminal " + std::string(term) + "\nset output '" + prefix + "-latency." + ext + "'\n" +
-                     "set datafile separator ','\nset multiplot layout 1,2\nset logscale x\nset xlabel 'latency (ns)'\n"
-                     "set ylabel 'frames'\nset title 'latency histogram'\nplot ";
-    std::string cdf = "set ylabel 'fraction'\nset yrange [0:1]\nset title 'latency CDF'\nplot ";
-    for (std::size_t i = 0; i < specs.size(); ++i) {
-      const std::string sel = "'" + csv + "' skip 1 using (strcol(1) eq '" + specs[i].name + "' ? $2 : NaN):";
-      gp += (i ? ", " : "") + sel + "3 with steps title '" + specs[i].name + "'";
-      cdf += (i ? ", " : "") + sel + "4 with lines title '" + specs[i].name + "'";
-    }
-    gp += "\n" + cdf + "\nunset multiplot\n";
-    FILE* p = ::popen("gnuplot 2>/dev/null", "w");
-    if (p == nullptr) return false;
-    std::fputs(gp.c_str(), p);
-    if (::pclose(p) != 0) return false;
-  }
-  return true;
-}
-
-json stream_json(const StreamSpec& spec, const StreamRxStats& s) {
-  const auto& l = s.latency;
-  return {{"name", spec.name}, {"id", s.stream}, {"tx_packets", s.sent}, {"rx_packets", s.received},
-          {"lost", s.lost}, {"loss_ratio", s.sent ? static_cast<double>(s.lost) / static_cast<double>(s.sent) : 0.0},
-          {"reordered", s.reordered}, {"duplicates", s.duplicates}, {"late_unknown", s.late_unknown},
-          {"bad_timestamp", s.bad_timestamp},
-          {"latency_ns", {{"count", l.count}, {"min", l.min_ns}, {"p50", l.p50_ns}, {"p90", l.p90_ns},
-                          {"p99", l.p99_ns}, {"p99.9", l.p999_ns}, {"max", l.max_ns}, {"mean", l.mean_ns},
-                          {"jitter", l.jitter_ns}}}};
-}
-
-json trial_json(const std::vector<StreamSpec>& specs, const TrialResult& r) {
-  json streams = json::array();
-  for (std::size_t i = 0; i < r.streams.size(); ++i) streams.push_back(stream_json(specs[i], r.streams[i]));
-  return {{"seconds", r.seconds}, {"offered_pps", r.offered_pps}, {"tx_pps", r.tx_pps}, {"rx_pps", r.rx_pps},
-          {"tx_packets", r.tx_packets}, {"rx_packets", r.rx_packets}, {"tx_bytes", r.tx_bytes},
-          {"rx_bytes", r.rx_bytes}, {"tx_refused", r.tx_refused}, {"no_buffer_rounds", r.no_buffer},
-          {"untracked", r.untracked}, {"streams", streams}};
-}
-
-void print_trial(const std::vector<StreamSpec>& specs, const TrialResult& r) {
-  std::printf("sent %lu frames in %.2f s (%.3f Mpps), received %lu (%.3f Mpps); refused by the port %lu\n",
-              r.tx_packets, r.seconds, r.tx_pps / 1e6, r.rx_packets, r.rx_pps / 1e6, r.tx_refused);
-  std::printf("%-12s %12s %12s %10s %9s %9s %10s %10s %10s %10s\n", "STREAM", "TX", "RX", "LOST", "REORDER", "DUP",
-              "P50_US", "P99_US", "P99.9_US", "MAX_US");
-  for (std::size_t i = 0; i < r.streams.size(); ++i) {
-    const StreamRxStats& s = r.streams[i];
-    std::printf("%-12s %12lu %12lu %10lu %9lu %9lu %10.1f %10.1f %10.1f %10.1f\n", specs[i].name.c_str(), s.sent,
-                s.received, s.lost, s.reordered, s.duplicates, s.latency.p50_ns / 1e3, s.latency.p99_ns / 1e3,
-                s.latency.p999_ns / 1e3, s.latency.max_ns / 1e3);
-  }
+  std::ofstream f(path);
+  f << out.dump(2) << "\n";
+  return static_cast<bool>(f);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"nfv-gen: traffic generator on vhost-user ports"};
+  CLI::App app{"nfv-gen: traffic generator on vhost-user ports (docs/nfv-gen.md)"};
   GeneratorOptions o;
   std::vector<std::string> stream_args;
-  std::string streams_file, rate_text = "0", json_out, rfc2544, log_level = "warn", line_rate_text = "10Gbps",
-      plot_prefix;
-  double seconds = 10, trial_seconds = 5, pdr_loss = 0.005, resolution = 0.005;
-  uint64_t count = 0;
-  bool quiet = false;
-  app.add_option("--port,-p", o.tx_port, "tx port: vhost-user:PATH[,server][,...]")->required();
+  std::string streams_file, pcap_file, rate_text = "max", json_out, csv_out, rfc2544, log_level = "warn",
+                                       line_rate_text = "10Gbps", plot_prefix, sizes_text;
+  double seconds = 10, burst_gap_us = 0;
+  Rfc2544Options search{.trial_seconds = 5, .pdr_loss = 0.005, .resolution = 0.005};
+  uint64_t count = 0, burst = 0, seed = 1;
+  bool quiet = false, progress_flag = false;
+  app.add_option("--port,-p", o.tx_port, "tx port: vhost-user:PATH[,server][,queue-size=N]")->required();
   app.add_option("--rx-port", o.rx_port, "rx port (default: the tx port)");
-  app.add_option("--stream,-s", stream_args, "a stream, e.g. \"udp,src=10.0.0.1+1024,size=imix\" (repeatable)");
-  app.add_option("--streams", streams_file, "TOML file with [[stream]] tables");
+  app.add_option("--stream,-s", stream_args, kStreamHelp);
+  app.add_option("--streams", streams_file, "TOML file with [[stream]] tables (same keys as --stream)");
+  app.add_option("--pcap", pcap_file, "replay the Ethernet frames of this pcap/pcapng file, looping, instead of streams");
+  app.add_option("--seed", seed, "seed of the random fields and sizes of streams without seed= (default 1)");
   app.add_option("--rate,-r", rate_text,
-                 "total rate: pps (1.5M), bits/s on the wire (10Gbps) or percent of --line-rate (50%); "
-                 "0 = as fast as possible");
-  app.add_option("--line-rate", line_rate_text, "nominal line rate for percentages, e.g. 10Gbps");
-  app.add_option("--plot", plot_prefix, "write PREFIX-latency.{csv,png,svg}: latency histogram and CDF");
+                 "total rate: pps (1.5M), bits/s on the wire (10Gbps), percent of --line-rate (50%), "
+                 "or max (default: as fast as possible)");
+  app.add_option("--line-rate", line_rate_text, "nominal line rate for percentages and checks, e.g. 10Gbps");
   app.add_option("--seconds", seconds, "sending time")->check(CLI::Range(0.01, 86400.0));
   app.add_option("--count", count, "frames to send instead of --seconds");
+  app.add_option("--burst", burst, "send bursts of N back-to-back frames (at --rate, or unpaced)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  app.add_option("--burst-gap", burst_gap_us, "idle time after each burst, in microseconds")
+      ->check(CLI::Range(0.0, 3.6e9));
   app.add_option("--cpu", o.cpu, "pin the generator to this cpu");
   app.add_option("--json", json_out, "write the results as JSON to this file ('-' for stdout)");
-  app.add_option("--rfc2544", rfc2544, "search the ndr (no drop) or pdr (partial drop) rate")
-      ->check(CLI::IsMember({"ndr", "pdr"}));
-  app.add_option("--trial-seconds", trial_seconds, "RFC 2544 trial length")->check(CLI::Range(0.1, 3600.0));
-  app.add_option("--pdr-loss", pdr_loss, "loss ratio accepted by pdr")->check(CLI::Range(0.0, 0.5));
-  app.add_option("--resolution", resolution, "search resolution, fraction of the max rate")
+  app.add_option("--csv", csv_out, "write one CSV row per stream and trial to this file");
+  app.add_option("--plot", plot_prefix,
+                 "write PREFIX-latency.{csv,png,svg} (latency histogram and CDF) and, with --sizes, "
+                 "PREFIX-throughput.{csv,png,svg}");
+  app.add_option("--rfc2544", search.mode,
+                 "RFC 2544 test: ndr (no-drop rate), pdr (partial-drop rate) or b2b (longest back-to-back burst)")
+      ->check(CLI::IsMember({"ndr", "pdr", "b2b"}));
+  app.add_option("--sizes", sizes_text, "RFC 2544 frame sizes with FCS, e.g. 64,128,256,512,1024,1280,1518");
+  app.add_option("--trial-seconds", search.trial_seconds, "RFC 2544 trial length")->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--pdr-loss", search.pdr_loss, "loss ratio accepted by pdr")->check(CLI::Range(0.0, 0.5));
+  app.add_option("--resolution", search.resolution, "search resolution, fraction of the max rate or burst")
       ->check(CLI::Range(0.0001, 0.5));
+  app.add_option("--b2b-max", search.b2b_max, "longest burst b2b tries (default: 2 s at the rate)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  app.add_flag("--progress", progress_flag, "print the progress line even when stderr is not a terminal");
   app.add_flag("--quiet,-q", quiet, "no progress line");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -188,13 +132,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nfv-gen: %s\n", msg.c_str());
     return code;
   };
-  Rate rate_given, line_given;
-  if (!parse_rate(rate_text, rate_given)) {
-    return fail(2, "rate '" + rate_text + "': expected pps (1.5M), bits/s (10Gbps) or a percentage (50%)");
+  const auto rate_given = parse_rate(rate_text);
+  if (!rate_given) {
+    return fail(2, "rate '" + rate_text +
+                       "': expected a positive rate in pps (1.5M), bits/s (10Gbps) or percent (50%), or max");
   }
-  if (!parse_rate(line_rate_text, line_given) || line_given.unit != Rate::bps || line_given.value <= 0) {
+  const auto line_given = parse_rate(line_rate_text);
+  if (!line_given || line_given->unit != Rate::bps) {
     return fail(2, "line rate '" + line_rate_text + "': expected bits/s, e.g. 10Gbps or 25Gbps");
   }
+  const double line_bps = line_given->value;
   for (std::size_t i = 0; i < stream_args.size(); ++i) {
     auto s = parse_stream_option(stream_args[i], static_cast<uint16_t>(i));
     if (!s) return fail(2, s.error().message);
@@ -202,73 +149,129 @@ int main(int argc, char** argv) {
   }
   if (!streams_file.empty()) {
     std::ifstream in(streams_file);
-    if (!in) return fail(2, "cannot read " + streams_file);
+    if (!in) return fail(2, "cannot read " + streams_file + "; expected a TOML file with [[stream]] tables");
     std::stringstream text;
     text << in.rdbuf();
     auto s = parse_stream_config(text.str(), streams_file);
     if (!s) return fail(2, s.error().message);
     for (auto& spec : *s) o.streams.push_back(std::move(spec));
   }
-  if (o.streams.empty()) o.streams.push_back(*parse_stream_option("udp"));
-  if (!rfc2544.empty() && rate_given.value <= 0) {
-    return fail(2, "--rfc2544 needs --rate: the highest rate to try (e.g. the line rate in pps)");
+  if (!pcap_file.empty()) {
+    if (!o.streams.empty()) return fail(2, "--pcap replaces the streams; expected --pcap or --stream/--streams");
+    auto trace = PcapTrace::load(pcap_file, Generator::kMaxFrame);
+    if (!trace) return fail(2, trace.error().message);
+    o.replay = std::make_shared<const PcapTrace>(std::move(*trace));
+  } else if (o.streams.empty()) {
+    o.streams.push_back(*parse_stream_option("udp"));
   }
+  for (auto& s : o.streams) {
+    if (!s.seed_given) s.seed = seed;
+  }
+  std::vector<uint32_t> sizes;  // with FCS
+  if (!sizes_text.empty()) {
+    if (search.mode.empty()) return fail(2, "--sizes is for RFC 2544 tests; expected --rfc2544 too");
+    if (o.replay) return fail(2, "--sizes cannot resize pcap frames; expected streams");
+    std::stringstream in(sizes_text);
+    for (std::string item; std::getline(in, item, ',');) {
+      char* end = nullptr;
+      const unsigned long v = std::strtoul(item.c_str(), &end, 10);
+      if (item.empty() || *end != '\0' || v < kMinFrameSize + 4 || v > Generator::kMaxFrame + 4)
+        return fail(2, "--sizes item '" + item + "': expected frame sizes with FCS in 64.." +
+                           std::to_string(Generator::kMaxFrame + 4) + ", e.g. 64,128,1518");
+      // Every stream must hold its headers at that size: check now, before anything is sent.
+      for (StreamSpec s : o.streams) {
+        s.size = {SizeMode::fixed, static_cast<uint32_t>(v - 4), static_cast<uint32_t>(v - 4)};
+        if (auto st = check_stream_spec(s); !st) return fail(2, "--sizes " + item + ": " + st.error().message);
+      }
+      sizes.push_back(static_cast<uint32_t>(v));
+    }
+  }
+  if (!search.mode.empty() && rate_given->unit == Rate::unpaced) {
+    return fail(2, "--rfc2544 needs --rate: the highest rate to try (e.g. 100% of --line-rate)");
+  }
+  if (!search.mode.empty() && (burst || count)) {
+    return fail(2, "--rfc2544 runs its own trials; expected no --burst or --count with it");
+  }
+  if (burst_gap_us > 0 && !burst) return fail(2, "--burst-gap needs --burst N (frames per burst)");
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  auto gen = Generator::create(o);
-  if (!gen) return fail(gen.error().code == nfv::Errc::invalid_argument || gen.error().code == nfv::Errc::unsupported ? 2 : 1,
-                        gen.error().message);
-  const double rate = to_pps(rate_given, line_given.value, (*gen)->mean_frame_size());
-  if (auto s = (*gen)->connect(); !s) return fail(1, s.error().message);
+  auto made = Generator::create(o);
+  if (!made) {
+    const auto c = made.error().code;
+    return fail(c == nfv::Errc::invalid_argument || c == nfv::Errc::unsupported ? 2 : 1, made.error().message);
+  }
+  Generator& gen = **made;
+  const double mean_frame = gen.mean_frame_size();
+  const double rate = to_pps(*rate_given, line_bps, mean_frame);
+  if (sizes.empty()) {
+    if (auto why = check_rate(rate, line_bps, mean_frame); !why.empty()) return fail(2, why);
+  }
+  CsvReport csv;
+  if (!csv_out.empty() && !csv.open(csv_out)) return fail(2, "cannot write " + csv_out);
+  if (auto s = gen.connect(); !s) return fail(1, s.error().message);
 
+  const auto names = stream_names(gen);
+  const bool show_progress = !quiet && (progress_flag || ::isatty(STDERR_FILENO) != 0);
   const bool tty = ::isatty(STDERR_FILENO) != 0;
-  auto progress = [&](double t, double tx, double rx) {
-    if (quiet) return;
-    std::fprintf(stderr, "%s[%6.1f s] tx %8.3f Mpps  rx %8.3f Mpps%s", tty ? "\r" : "", t, tx / 1e6, rx / 1e6,
-                 tty ? "" : "\n");
+  auto progress = [&](const Progress& p) {
+    const double loss = p.tx_packets ? 100.0 * static_cast<double>(p.missing) / static_cast<double>(p.tx_packets) : 0;
+    std::fprintf(stderr, "%s[%6.1f s] tx %8.3f Mpps  rx %8.3f Mpps  loss %lu (%.4f%%)  p99 %.1f us%s",
+                 tty ? "\r" : "", p.elapsed_s, p.tx_pps / 1e6, p.rx_pps / 1e6, p.missing, loss, p.p99_ns / 1e3,
+                 tty ? "\x1b[K" : "\n");
     std::fflush(stderr);
   };
   json out;
-  if (rfc2544.empty()) {
-    TrialOptions t{.rate_pps = rate, .seconds = seconds, .count = count, .drain_s = 0.5, .progress = progress};
-    const TrialResult r = (*gen)->run(t);
-    if (tty && !quiet) std::fprintf(stderr, "\n");
-    print_trial(o.streams, r);
-    out = trial_json(o.streams, r);
-    if (!plot_prefix.empty() && !write_latency_plot(plot_prefix, o.streams, r)) {
-      std::fprintf(stderr, "nfv-gen: could not write the latency plot %s-latency.*\n", plot_prefix.c_str());
+  bool outputs_ok = true;
+  if (search.mode.empty()) {
+    TrialOptions t{.rate_pps = rate, .seconds = seconds, .count = count, .burst = burst,
+                   .burst_gap_s = burst_gap_us / 1e6, .drain_s = 0.5, .progress = nullptr};
+    if (show_progress) t.progress = progress;
+    const TrialResult r = gen.run(t);
+    if (show_progress && tty) std::fprintf(stderr, "\n");
+    print_trial(names, r);
+    out = trial_json(names, r);
+    csv.add("run", mean_frame + 4, 0, burst, "", names, r);
+    if (!plot_prefix.empty() && !write_latency_plot(plot_prefix, names, r)) {
+      std::fprintf(stderr, "nfv-gen: could not write the latency plot %s-latency.* (is gnuplot installed?)\n",
+                   plot_prefix.c_str());
+      outputs_ok = false;
     }
-  } else {
-    auto search = RateSearch::create({.max_rate_pps = rate, .loss_ratio = rfc2544 == "ndr" ? 0.0 : pdr_loss,
-                                      .resolution = resolution});
-    if (!search) return fail(2, search.error().message);
-    json trials = json::array();
-    while (auto r = search->next_rate()) {
-      if (g_stop.load()) break;
-      TrialOptions t{.rate_pps = *r, .seconds = trial_seconds, .count = 0, .drain_s = 0.5, .progress = nullptr};
-      const TrialResult tr = (*gen)->run(t);
-      // Loss over tracked streams: sent minus received once.
-      uint64_t sent = 0, lost = 0;
-      for (const auto& s : tr.streams) sent += s.sent, lost += s.lost;
-      search->report(sent, sent - lost);
-      std::fprintf(stderr, "trial %zu: offered %.3f Mpps, sent %lu, lost %lu (%.4f%%): %s\n",
-                   search->trials().size(), *r / 1e6, sent, lost, sent ? 100.0 * lost / sent : 0.0,
-                   search->trials().back().pass ? "pass" : "fail");
-      trials.push_back(trial_json(o.streams, tr));
-    }
-    std::printf("%s: %.3f Mpps (%zu trials of %.1f s, resolution %.2f%% of %.3f Mpps)\n",
-                rfc2544 == "ndr" ? "NDR" : "PDR", search->result() / 1e6, search->trials().size(), trial_seconds,
-                resolution * 100, rate / 1e6);
-    out = {{"mode", rfc2544}, {"rate_pps", search->result()}, {"max_rate_pps", rate}, {"trials", trials}};
-  }
-  if (!json_out.empty()) {
-    if (json_out == "-") {
-      std::printf("%s\n", out.dump(2).c_str());
+  } else if (sizes.empty()) {
+    const Rfc2544Result res = run_rfc2544(gen, search, rate, mean_frame + 4, csv);
+    if (search.mode == "b2b") {
+      std::printf("B2B: %.0f frames at %.3f Mpps (%zu trials)\n", res.result, rate / 1e6, res.json["trials"].size());
     } else {
-      std::ofstream f(json_out);
-      f << out.dump(2) << "\n";
-      if (!f) return fail(1, "cannot write " + json_out);
+      std::printf("%s: %.3f Mpps (%zu trials of %.1f s, resolution %.2f%% of %.3f Mpps)\n",
+                  search.mode == "ndr" ? "NDR" : "PDR", res.result / 1e6, res.json["trials"].size(),
+                  search.trial_seconds, search.resolution * 100, rate / 1e6);
+    }
+    out = res.json;
+  } else {
+    json per_size = json::array();
+    std::vector<SizePoint> points;
+    std::printf("%-10s %12s %12s %10s %12s\n", "FRAME_B", search.mode == "b2b" ? "BURST" : "RATE_MPPS",
+                "LINE_MPPS", "%LINE", "GBIT_WIRE");
+    for (const uint32_t size : sizes) {
+      if (g_stop.load()) break;
+      if (auto s = gen.set_frame_size(size - 4); !s) return fail(2, s.error().message);  // checked above
+      const double frame = size - 4;
+      const double line = line_rate_pps(line_bps, frame);
+      const double max_rate = std::min(to_pps(*rate_given, line_bps, frame), line);
+      const Rfc2544Result res = run_rfc2544(gen, search, max_rate, size, csv);
+      const double pps = search.mode == "b2b" ? max_rate : res.result;
+      std::printf("%-10u %12.3f %12.3f %10.2f %12.3f\n", size, search.mode == "b2b" ? res.result : pps / 1e6,
+                  line / 1e6, 100 * pps / line, pps * (frame + kWireOverhead) * 8 / 1e9);
+      points.push_back({size, search.mode == "b2b" ? res.result : pps, line});
+      per_size.push_back(res.json);
+    }
+    out = {{"mode", search.mode}, {"line_rate_bps", line_bps}, {"sizes", per_size}};
+    if (!plot_prefix.empty() && search.mode != "b2b" && !write_throughput_plot(plot_prefix, search.mode, points)) {
+      std::fprintf(stderr, "nfv-gen: could not write the throughput plot %s-throughput.* (is gnuplot installed?)\n",
+                   plot_prefix.c_str());
+      outputs_ok = false;
     }
   }
-  return 0;
+  if (!csv_out.empty() && !csv.ok()) return fail(1, "cannot write " + csv_out);
+  if (!json_out.empty() && !write_json(json_out, out)) return fail(1, "cannot write " + json_out);
+  return outputs_ok ? 0 : 1;
 }

@@ -38,4 +38,27 @@ void RateSearch::report(uint64_t sent, uint64_t received) {
   done_ = first_passed || narrow || trials_.size() >= config_.max_trials;
 }
 
+nfv::Result<BurstSearch> BurstSearch::create(uint64_t max_frames, double resolution, unsigned max_trials) {
+  auto bad = [](const std::string& what) { return nfv::make_error(nfv::Errc::invalid_argument, "burst search: " + what); };
+  if (max_frames == 0) return bad("the longest burst must be at least 1 frame");
+  if (!(resolution >= 0 && resolution < 1)) return bad("the resolution must be in [0, 1), e.g. 0.005");
+  if (max_trials == 0) return bad("at least one trial is needed");
+  const auto step = static_cast<uint64_t>(resolution * static_cast<double>(max_frames));
+  return BurstSearch(max_frames, step > 1 ? step : 1, max_trials);
+}
+
+std::optional<uint64_t> BurstSearch::next_length() const noexcept {
+  if (done_) return std::nullopt;
+  if (trials_.empty()) return max_;
+  return pass_ + (fail_ - pass_) / 2;
+}
+
+void BurstSearch::report(bool pass) {
+  const auto n = next_length();
+  if (!n) return;
+  trials_.push_back({*n, pass});
+  (pass ? pass_ : fail_) = *n;
+  done_ = pass_ == max_ || fail_ - pass_ <= step_ || fail_ == 1 || trials_.size() >= max_trials_;
+}
+
 }  // namespace nfvgen

@@ -61,4 +61,35 @@ class RateSearch {
   std::vector<Trial> trials_;
 };
 
+// BurstSearch: the RFC 2544 section 26.4 back-to-back test as a binary
+// search over burst lengths (integers): the longest burst sent at the
+// maximum rate that arrives whole. The first trial is max_frames; then the
+// midpoint of the longest passing and the shortest failing length, until
+// they are at most max(1, resolution * max_frames) apart or max_trials ran.
+// result() is the longest passing length (0 when none passed).
+class BurstSearch {
+ public:
+  struct Trial {
+    uint64_t frames;
+    bool pass;
+  };
+  // Errc::invalid_argument for max_frames 0, a resolution outside [0, 1) or no trials.
+  static nfv::Result<BurstSearch> create(uint64_t max_frames, double resolution, unsigned max_trials = 40);
+
+  std::optional<uint64_t> next_length() const noexcept;
+  void report(bool pass);
+  uint64_t result() const noexcept { return pass_; }
+  const std::vector<Trial>& trials() const noexcept { return trials_; }
+
+ private:
+  BurstSearch(uint64_t max, uint64_t step, unsigned max_trials) : max_(max), step_(step), max_trials_(max_trials),
+                                                                   fail_(max + 1) {}
+  uint64_t max_, step_;
+  unsigned max_trials_;
+  uint64_t pass_ = 0;  // longest passing
+  uint64_t fail_;      // shortest failing (max + 1 until one fails)
+  bool done_ = false;
+  std::vector<Trial> trials_;
+};
+
 }  // namespace nfvgen

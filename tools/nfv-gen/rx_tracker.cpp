@@ -76,7 +76,10 @@ void RxTracker::reset() noexcept {
 void RxTracker::on_frame(const uint8_t* frame, uint32_t len, uint64_t now_tsc) noexcept {
   ++totals_.frames;
   totals_.bytes += len;
-  const nfv::net::PacketInfo info = nfv::net::parse_packet(frame, len);
+  nfv::net::PacketInfo info = nfv::net::parse_packet(frame, len);
+  // A GTP-U G-PDU (nfv-gen's GTP-U streams): the signature is in the inner packet.
+  if (info.tunnel_type == nfv::net::TunnelType::gtpu && info.inner_offset != nfv::net::PacketInfo::kAbsent) [[unlikely]]
+    info = nfv::net::parse_inner(frame, len, info);
   // The signature must fit in the UDP/TCP payload, not in Ethernet padding.
   const uint32_t end = ip_end(info, frame, len);
   if (info.payload_offset == nfv::net::PacketInfo::kAbsent || info.payload_offset > end ||

@@ -26,6 +26,9 @@
 // max_latency_ns (10 s), is counted as bad_timestamp and not recorded; the
 // frame still counts for the sequence analysis.
 //
+// GTP-U G-PDUs are looked into: the signature follows the inner packet's
+// UDP/TCP header.
+//
 // Frames that carry no signature (not UDP/TCP, not parsed, fewer than 16
 // bytes of L4 payload: Ethernet padding does not count), a wrong magic or a stream id >= max_streams are counted as untracked (with
 // the reason) and otherwise ignored.

@@ -14,6 +14,7 @@
 // per port only (StreamTemplate::has_signature).
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -38,6 +39,13 @@ inline void write_signature(uint8_t* p, const Signature& s) noexcept {
   p[6] = static_cast<uint8_t>(s.seq >> 8);
   p[7] = static_cast<uint8_t>(s.seq);
   std::memcpy(p + 8, &s.tsc, sizeof s.tsc);
+}
+
+// The 8 TSC bytes write_signature() stores (host order), read as one
+// big-endian number: what the checksum sums for them.
+inline uint64_t host_tsc_as_big_endian(uint64_t tsc) noexcept {
+  if constexpr (std::endian::native == std::endian::little) return __builtin_bswap64(tsc);
+  return tsc;
 }
 
 // False when the bytes do not start with the magic.

@@ -4,17 +4,27 @@
 // Frames are Ethernet [+ one 802.1Q tag] + IPv4 or IPv6 + UDP or TCP, then the
 // 16-byte test signature (signature.hpp) when the frame is long enough, then
 // zero padding. Frame sizes count no FCS (60..9000 bytes written).
+// GTP-U streams (spec.gtpu) wrap that IP packet in Ethernet [+ tag] + outer
+// IPv4 + UDP (2152 -> 2152, checksum 0, legal over IPv4) + GTP-U G-PDU
+// (TS 29.281 §5.1, with a PDU Session Container when qfi is set); the inner
+// packet carries the varied fields and the signature.
 //
-// Packet `seq` belongs to flow `seq % flows`; each of source/destination
-// address and port is a function of the flow only, so a flow keeps its
-// 5-tuple for the whole run:
+// Packet `seq` belongs to flow `seq % flows`. Each of source/destination
+// address and port (and the GTP-U TEID) is one of:
 //   fixed:     base
-//   increment: base + (flow % count)
-//   random:    base + (mix(seed, field, flow) % count), a stateless hash of a
-//              fixed seed: the same spec gives the same values on every run.
-//              Flows may share a value (it is a draw, not a permutation).
-// For IPv6 the variation applies to the low 32 bits of the address (no carry
-// into the upper 96). Ports must not pass 65535; IPv4 addresses wrap.
+//   increment: base + (flow % count)                       (BASE+COUNT)
+//   random:    base + (mix(seed, field, flow) % count)     (BASE~COUNT)
+//              a stateless hash of a fixed seed: a flow keeps its value for
+//              the whole run, the same spec gives the same values every run;
+//              flows may share a value (a draw, not a permutation).
+//   random per packet: base + ((mix(salt ^ seq) >> 32) * count >> 32)
+//              (BASE?COUNT) a new uniform draw for every packet, from the
+//              seed too: reproducible, but not a function of the flow.
+// mix() is splitmix64's finaliser and salt = mix(seed + n) | 1 with n = 1..5
+// for src, dst, sport, dport, teid (docs/nfv-gen.md has the formulas to
+// recompute any packet). For IPv6 the variation applies to the low 32 bits of
+// the address (no carry into the upper 96). Ports must not pass 65535; IPv4
+// addresses and TEIDs wrap.
 //
 // Frame size of packet `seq`:
 //   fixed N; range [a,b] uniform (a stateless hash of seq) or incrementing
@@ -24,11 +34,21 @@
 // Because flow and size both derive from seq, a flow count that shares a
 // factor with the size cycle gives each flow a subset of the sizes.
 //
-// Checksums: the IPv4 header checksum and the UDP/TCP checksum are always
-// right (UDP over IPv4 included, though RFC 768 would allow 0): the template
-// holds them for the base values and a zero payload, and write() patches
-// them incrementally (RFC 1624) for the lengths, the flow's fields and the
-// signature. A computed UDP checksum of 0 is sent as 0xffff.
+// Checksums: the IPv4 header checksums and the TCP checksum are always right;
+// the UDP checksum too unless udp_checksum is off (then it is 0, "no
+// checksum", RFC 768; only allowed over IPv4). The template holds them for the
+// base values and a zero payload, and write() patches them incrementally
+// (RFC 1624) for the lengths, the packet's fields and the signature. A
+// computed UDP checksum of 0 is sent as 0xffff.
+//
+// Reused buffers: write(..., headers_there, zero_to) is told whether the
+// buffer holds this stream's header bytes (this template wrote it last and
+// nobody else touched it since) and up to where its tail is known to be zero
+// (bytes [kCleanFrom, zero_to), whatever wrote them: no frame of any stream
+// has anything but zero padding there). It then rewrites only what changes
+// per packet: lengths, varied fields, checksums, the signature, and zeros
+// past zero_to; with other headers there, a 128-byte header copy more. The
+// generator keeps both per tx buffer.
 #pragma once
 
 #include <array>
@@ -45,7 +65,7 @@ namespace nfvgen {
 
 enum class L3Proto : uint8_t { ipv4, ipv6 };
 enum class L4Proto : uint8_t { udp, tcp };
-enum class Vary : uint8_t { fixed, increment, random };
+enum class Vary : uint8_t { fixed, increment, random, random_packet };
 enum class SizeMode : uint8_t { fixed, uniform, increment, imix };
 
 inline constexpr uint32_t kMinFrameSize = 60;    // Ethernet minimum without FCS
@@ -83,7 +103,16 @@ struct StreamSpec {
   uint32_t flows = 1;  // >= 1
   FrameSize size;
   uint64_t seed = 1;  // for random fields and uniform sizes
+  bool seed_given = false;  // seed= was in the spec (--seed does not override it)
   uint8_t ttl = 64;   // IPv4 TTL / IPv6 hop limit
+  bool udp_checksum = true;  // false: UDP checksum 0 (IPv4 only)
+  // GTP-U encapsulation (the fields above describe the inner packet).
+  bool gtpu = false;
+  uint32_t outer_src_ip4 = 0xc0a80001;  // 192.168.0.1, host order
+  uint32_t outer_dst_ip4 = 0xc0a80002;  // 192.168.0.2
+  uint32_t teid = 1;
+  FieldVariation teid_vary;
+  std::optional<uint8_t> qfi;  // 0..63: adds a PDU Session Container (UL)
 };
 
 // Checks ranges and that every frame size holds the headers; the message
@@ -97,11 +126,14 @@ struct FlowFields {
   uint32_t dst_ip;
   uint16_t src_port;
   uint16_t dst_port;
+  uint32_t teid;  // GTP-U streams
 };
 
 class StreamTemplate {
  public:
-  static constexpr uint32_t kMaxHeader = 96;
+  static constexpr uint32_t kMaxHeader = 128;
+  // Past the longest headers (122 bytes) and their signature: only padding from here.
+  static constexpr uint32_t kCleanFrom = 160;
 
   [[gnu::cold]] static nfv::Result<StreamTemplate> build(const StreamSpec& spec);
 
@@ -109,13 +141,25 @@ class StreamTemplate {
   // tsc} when the size allows it, zero padding. Returns the frame length, or
   // 0 (nothing written) when room is too small. Allocates nothing.
   uint32_t write(uint8_t* out, uint32_t room, uint64_t seq, uint64_t tsc) const noexcept {
-    return write_fn_(*this, out, room, seq, tsc);
+    uint32_t zero_to = 0;
+    return write_fn_(*this, out, room, seq, tsc, false, zero_to);
+  }
+  // The same into a reused buffer (see the top): headers_there when this
+  // template wrote it last; zero_to (0 when unknown) is updated. Buffers
+  // with room below kCleanFrom get a whole write.
+  uint32_t write(uint8_t* out, uint32_t room, uint64_t seq, uint64_t tsc, bool headers_there,
+                 uint32_t& zero_to) const noexcept {
+    return write_fn_(*this, out, room, seq, tsc, headers_there, zero_to);
   }
 
   uint32_t frame_size(uint64_t seq) const noexcept;
   uint32_t flow(uint64_t seq) const noexcept {
     return seq <= UINT32_MAX ? flows_mod_(static_cast<uint32_t>(seq)) : static_cast<uint32_t>(seq % flows_);
   }
+  // The fields of packet `seq` (per-flow fields from flow(seq), per-packet
+  // random fields from seq itself).
+  FlowFields packet_fields(uint64_t seq) const noexcept;
+  // Per-flow fields of `flow` (per-packet random fields as for seq 0).
   FlowFields flow_fields(uint32_t flow) const noexcept;
 
   // Where the signature starts (right after the L4 header); whether a frame
@@ -147,20 +191,27 @@ class StreamTemplate {
     uint32_t count = 1;
     FastMod mod;  // % count
     uint64_t salt = 0;  // 0: increment (or fixed); else random with this salt
-    uint32_t value(uint32_t flow) const noexcept;
+    bool per_packet = false;  // random per packet (salt != 0)
+    uint32_t value(uint32_t flow, uint64_t seq) const noexcept;
   };
   using WriteFn = uint32_t (*)(const StreamTemplate&, uint8_t*, uint32_t, uint64_t,
-                               uint64_t) noexcept;
-  template <bool kIpv4, bool kUdp>
+                               uint64_t, bool, uint32_t&) noexcept;
+  template <bool kIpv4, bool kUdp, bool kGtpu>
   static uint32_t write_impl(const StreamTemplate& t, uint8_t* out, uint32_t room, uint64_t seq,
-                             uint64_t tsc) noexcept;
+                             uint64_t tsc, bool headers_there, uint32_t& zero_to) noexcept;
+  template <bool kIpv4, bool kUdp>
+  static WriteFn pick_writer(bool gtpu) noexcept;
 
   StreamTemplate() = default;
 
   std::array<uint8_t, kMaxHeader> header_{};  // base values, zero payload, checksums filled
   WriteFn write_fn_ = nullptr;
   uint16_t id_ = 0;
-  uint16_t l3_ = 0;         // offset of the IP header
+  bool l4_checksum_ = true;  // false: UDP checksum left 0
+  uint16_t outer_l3_ = 0;    // GTP-U: offset of the outer IPv4 header
+  uint16_t gtpu_ = 0;        // GTP-U: offset of the GTP-U header
+  uint16_t ref_outer_len_ = 0;  // GTP-U: outer IPv4 total length in header_
+  uint16_t l3_ = 0;         // offset of the (inner) IP header
   uint16_t l4_ = 0;         // offset of the UDP/TCP header
   uint16_t l4_header_ = 0;  // 8 or 20
   uint16_t ip_src_low_ = 0,
@@ -170,7 +221,7 @@ class StreamTemplate {
   uint32_t flows_ = 1;
   FastMod flows_mod_;
   uint64_t size_salt_ = 0;
-  Field src_ip_, dst_ip_, src_port_, dst_port_;
+  Field src_ip_, dst_ip_, src_port_, dst_port_, teid_;
 };
 
 }  // namespace nfvgen

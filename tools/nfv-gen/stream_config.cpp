@@ -23,6 +23,7 @@ struct Draft {
   std::optional<bool> src_v6, dst_v6;
   bool flows_given = false;
   bool pcp_given = false;
+  bool size_given = false;
 };
 
 std::optional<uint64_t> parse_uint(std::string_view s, uint64_t lo, uint64_t hi) {
@@ -33,14 +34,38 @@ std::optional<uint64_t> parse_uint(std::string_view s, uint64_t lo, uint64_t hi)
   return v;
 }
 
-// "BASE", "BASE+COUNT" or "BASE~COUNT": splits off the variation.
+// "BASE", "BASE+COUNT", "BASE~COUNT" or "BASE?COUNT": splits off the variation.
 std::optional<std::pair<std::string_view, FieldVariation>> split_variation(std::string_view s) {
-  const size_t at = s.find_last_of("+~");
+  const size_t at = s.find_last_of("+~?");
   if (at == std::string_view::npos) return std::pair{s, FieldVariation{}};
   const auto count = parse_uint(s.substr(at + 1), 1, 0xffffffffu);
   if (!count) return std::nullopt;
-  return std::pair{s.substr(0, at), FieldVariation{s[at] == '+' ? Vary::increment : Vary::random,
-                                                   static_cast<uint32_t>(*count)}};
+  const Vary mode = s[at] == '+' ? Vary::increment : s[at] == '~' ? Vary::random : Vary::random_packet;
+  return std::pair{s.substr(0, at), FieldVariation{mode, static_cast<uint32_t>(*count)}};
+}
+
+bool set_ipv4(uint32_t& out, std::string_view v) {
+  const std::string text(v);
+  uint8_t buf[4];
+  if (inet_pton(AF_INET, text.c_str(), buf) != 1) return false;
+  out = nfv::net::load_be32(buf);
+  return true;
+}
+
+bool set_teid(Draft& d, std::string_view v) {
+  const auto split = split_variation(v);
+  if (!split) return false;
+  const auto teid = parse_uint(split->first, 0, 0xffffffffu);
+  if (!teid) return false;
+  d.spec.teid = static_cast<uint32_t>(*teid);
+  d.spec.teid_vary = split->second;
+  return true;
+}
+
+bool set_switch(bool& out, std::string_view v) {
+  if (v == "1" || v == "on" || v == "true") return out = true, true;
+  if (v == "0" || v == "off" || v == "false") return out = false, true;
+  return false;
 }
 
 bool set_address(Draft& d, std::string_view v, bool src) {
@@ -74,6 +99,7 @@ bool set_port(Draft& d, std::string_view v, bool src) {
 }
 
 bool set_size(Draft& d, std::string_view v) {
+  d.size_given = true;
   FrameSize& z = d.spec.size;
   if (v == "imix") {
     z = {SizeMode::imix, 60, 1514};
@@ -115,6 +141,8 @@ struct Key {
   bool (*apply)(Draft&, std::string_view);
 };
 
+#define VARIATION \
+  "optionally followed by +COUNT (per flow), ~COUNT (random per flow) or ?COUNT (random per packet), COUNT >= 1"
 // clang-format off
 constexpr Key kKeys[] = {
   {"name", "a non-empty name without ','", false, [](Draft& d, std::string_view v) {
@@ -139,23 +167,38 @@ constexpr Key kKeys[] = {
      return n.has_value(); }},
   {"pcp", "a priority 0..7", true, [](Draft& d, std::string_view v) {
      d.pcp_given = true; return set_uint(d.spec.vlan_pcp, v, 0, 7); }},
-  {"src", "an IPv4 or IPv6 address, optionally followed by +COUNT or ~COUNT (COUNT >= 1)", false,
+  {"src", "an IPv4 or IPv6 address, " VARIATION, false,
    [](Draft& d, std::string_view v) { return set_address(d, v, true); }},
-  {"dst", "an IPv4 or IPv6 address, optionally followed by +COUNT or ~COUNT (COUNT >= 1)", false,
+  {"dst", "an IPv4 or IPv6 address, " VARIATION, false,
    [](Draft& d, std::string_view v) { return set_address(d, v, false); }},
-  {"sport", "a port 0..65535, optionally followed by +COUNT or ~COUNT (COUNT >= 1)", true,
+  {"sport", "a port 0..65535, " VARIATION, true,
    [](Draft& d, std::string_view v) { return set_port(d, v, true); }},
-  {"dport", "a port 0..65535, optionally followed by +COUNT or ~COUNT (COUNT >= 1)", true,
+  {"dport", "a port 0..65535, " VARIATION, true,
    [](Draft& d, std::string_view v) { return set_port(d, v, false); }},
   {"flows", "an integer 1..16777216", true, [](Draft& d, std::string_view v) {
      d.flows_given = true; return set_uint(d.spec.flows, v, 1, 1u << 24); }},
   {"size", "N (60..9000), A-B (uniform random), A..B (incrementing) or \"imix\"", true, &set_size},
   {"seed", "an integer 0..18446744073709551615", true,
-   [](Draft& d, std::string_view v) { return set_uint(d.spec.seed, v, 0, UINT64_MAX); }},
+   [](Draft& d, std::string_view v) { d.spec.seed_given = true; return set_uint(d.spec.seed, v, 0, UINT64_MAX); }},
+  {"udp_checksum", "on or off (1/0): off sends UDP checksum 0, IPv4 only", true,
+   [](Draft& d, std::string_view v) { return set_switch(d.spec.udp_checksum, v); }},
+  {"tunnel", "\"gtpu\" (IPv4/UDP/GTP-U around the stream's packet)", false, [](Draft& d, std::string_view v) {
+     if (v != "gtpu") return false;
+     d.spec.gtpu = true; return true; }},
+  {"teid", "a GTP-U TEID 0..4294967295, " VARIATION, true, &set_teid},
+  {"qfi", "a QoS flow id 0..63 (adds a PDU Session Container)", true, [](Draft& d, std::string_view v) {
+     const auto n = parse_uint(v, 0, 63);
+     if (n) d.spec.qfi = static_cast<uint8_t>(*n);
+     return n.has_value(); }},
+  {"outer_src", "an IPv4 address (the GTP-U tunnel's source)", false,
+   [](Draft& d, std::string_view v) { return set_ipv4(d.spec.outer_src_ip4, v); }},
+  {"outer_dst", "an IPv4 address (the GTP-U tunnel's destination)", false,
+   [](Draft& d, std::string_view v) { return set_ipv4(d.spec.outer_dst_ip4, v); }},
   {"ttl", "an integer 1..255", true,
    [](Draft& d, std::string_view v) { return set_uint(d.spec.ttl, v, 1, 255); }},
 };
 // clang-format on
+#undef VARIATION
 
 const Key* find_key(std::string_view name) {
   for (const Key& k : kKeys)
@@ -191,11 +234,13 @@ std::optional<std::string> finish(Draft& d) {
            "defaults are IPv4)";
   s.l3 = v6 ? L3Proto::ipv6 : L3Proto::ipv4;
   if (d.pcp_given && !s.vlan) return "'pcp' is given without 'vlan'; expected a 'vlan' key too";
+  // A GTP-U frame needs 94 bytes for its headers and the signature: 128 unless told.
+  if (s.gtpu && !d.size_given) s.size = {SizeMode::fixed, 128, 128};
   if (!d.flows_given) {
     s.flows = 1;
     for (const FieldVariation* v :
-         {&s.src_ip_vary, &s.dst_ip_vary, &s.src_port_vary, &s.dst_port_vary})
-      if (v->mode != Vary::fixed) s.flows = std::max(s.flows, std::min(v->count, 1u << 24));
+         {&s.src_ip_vary, &s.dst_ip_vary, &s.src_port_vary, &s.dst_port_vary, &s.teid_vary})
+      if (v->mode == Vary::increment || v->mode == Vary::random) s.flows = std::max(s.flows, std::min(v->count, 1u << 24));
   }
   if (auto st = check_stream_spec(s); !st) return st.error().message;
   return std::nullopt;
@@ -237,6 +282,13 @@ nfv::Result<StreamSpec> parse_stream_option(std::string_view text, uint16_t inde
     const size_t eq = item.find('=');
     const std::string_view key = item.substr(0, eq);
     const std::string_view value = eq == std::string_view::npos ? item : item.substr(eq + 1);
+    if (eq == std::string_view::npos && item == "gtpu") {
+      if (std::find(seen.begin(), seen.end(), "tunnel") != seen.end())
+        return fail("the tunnel is given twice; expected gtpu or tunnel=gtpu once");
+      seen.push_back("tunnel");
+      d.spec.gtpu = true;
+      continue;
+    }
     if (eq == std::string_view::npos && (item == "udp" || item == "tcp")) {
       if (std::find(seen.begin(), seen.end(), "protocol") != seen.end())
         return fail(
@@ -248,7 +300,7 @@ nfv::Result<StreamSpec> parse_stream_option(std::string_view text, uint16_t inde
     }
     if (eq == std::string_view::npos)
       return fail("item " + quote(item) +
-                  " is not KEY=VALUE; expected udp, tcp or KEY=VALUE with KEY one of " +
+                  " is not KEY=VALUE; expected udp, tcp, gtpu or KEY=VALUE with KEY one of " +
                   key_list());
     const Key* k = find_key(key);
     if (!k) return fail("unknown key " + quote(key) + "; expected one of " + key_list());
@@ -308,6 +360,8 @@ nfv::Result<std::vector<StreamSpec>> parse_stream_config(std::string_view toml_t
           shown = quote(text);
         } else if (const auto* i = value->as_integer(); i && k->integer_ok) {
           text = shown = std::to_string(i->get());
+        } else if (const auto* b = value->as_boolean(); b && std::string_view(k->name) == "udp_checksum") {
+          text = shown = b->get() ? "true" : "false";
         } else {
           return fail(value->source(), "'" + std::string(k->name) + "' is " + kind_name(*value) +
                                            "; expected " + k->expected);

@@ -82,3 +82,25 @@ TEST_CASE("nothing passes: result 0; max_trials bounds the search; bad configs a
   CHECK_FALSE(RateSearch::create({.max_rate_pps = 1e6, .max_trials = 0}).ok());
   CHECK(RateSearch::create({.max_rate_pps = -1}).error().message.find("above 0") != std::string::npos);
 }
+
+TEST_CASE("BurstSearch: finds the longest burst a buffer of B frames absorbs") {
+  using nfvgen::BurstSearch;
+  for (uint64_t buffer : {0ull, 1ull, 2ull, 777ull, 4095ull, 100000ull, 1000000ull}) {
+    CAPTURE(buffer);
+    auto s = BurstSearch::create(1000000, 0);  // resolution 0: exact to the frame
+    REQUIRE(s.ok());
+    while (auto n = s->next_length()) s->report(*n <= buffer);
+    CHECK(s->result() == buffer);
+    CHECK(s->trials().size() <= 22);  // log2(10^6) + 2
+    for (const auto& t : s->trials()) CHECK(t.pass == (t.frames <= buffer));
+  }
+  // A coarse resolution stops early, below the truth but within a step of it.
+  auto s = BurstSearch::create(1000000, 0.01);
+  REQUIRE(s.ok());
+  while (auto n = s->next_length()) s->report(*n <= 123456);
+  CHECK(s->result() <= 123456);
+  CHECK(s->result() + 10000 >= 123456);
+  CHECK(s->trials().size() <= 9);
+  CHECK(!BurstSearch::create(0, 0.01).ok());
+  CHECK(!BurstSearch::create(10, 1.0).ok());
+}

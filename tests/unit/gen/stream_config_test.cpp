@@ -81,10 +81,10 @@ TEST_CASE("--stream: bad strings say what is wrong and what is expected") {
   CHECK(cli_error("udp,colour=red") ==
         "--stream: unknown key \"colour\"; expected one of name, id, protocol, "
         "smac, dmac, vlan, "
-        "pcp, src, dst, sport, dport, flows, size, seed, ttl");
+        "pcp, src, dst, sport, dport, flows, size, seed, udp_checksum, tunnel, teid, qfi, outer_src, outer_dst, ttl");
   CHECK(cli_error("sport=70000") ==
         "--stream: 'sport' is \"70000\"; expected a port 0..65535, "
-        "optionally followed by +COUNT or ~COUNT (COUNT >= 1)");
+        "optionally followed by +COUNT (per flow), ~COUNT (random per flow) or ?COUNT (random per packet), COUNT >= 1");
   CHECK(cli_error("dport=1+0").find("'dport' is \"1+0\"") != std::string::npos);
   CHECK(cli_error("src=10.0.0.300").find("'src' is \"10.0.0.300\"; expected an IPv4") !=
         std::string::npos);
@@ -159,13 +159,13 @@ TEST_CASE("TOML: errors carry FILE:LINE:COLUMN and what is expected") {
   CHECK(toml_error("[[stream]]\nname = \"a\"\ncolour = 1\n") ==
         "gen.toml:3:1: unknown stream key \"colour\"; expected one of name, "
         "id, protocol, smac, "
-        "dmac, vlan, pcp, src, dst, sport, dport, flows, size, seed, ttl");
+        "dmac, vlan, pcp, src, dst, sport, dport, flows, size, seed, udp_checksum, tunnel, teid, qfi, outer_src, outer_dst, ttl");
   CHECK(toml_error("[[stream]]\nvlan = 5000\n") ==
         "gen.toml:2:8: 'vlan' is 5000; expected a VLAN id 0..4095");
   CHECK(toml_error("[[stream]]\nsrc = 10\n") ==
         "gen.toml:2:7: 'src' is an integer; expected an IPv4 or IPv6 address, "
         "optionally "
-        "followed by +COUNT or ~COUNT (COUNT >= 1)");
+        "followed by +COUNT (per flow), ~COUNT (random per flow) or ?COUNT (random per packet), COUNT >= 1");
   CHECK(toml_error("[[stream]]\nflows = true\n") ==
         "gen.toml:2:9: 'flows' is a boolean; expected an integer 1..16777216");
   CHECK(toml_error("[[stream]]\nsize = \"imax\"\n").rfind("gen.toml:2:8: 'size' is \"imax\"", 0) ==

@@ -1,0 +1,90 @@
+// Supervisor: the running components of one topology (the switch, the VNFs,
+// the generator), their states and restart policy, the switch's view of
+// their ports, and the teardown. The Launcher drives it from its event loop.
+//
+// Component states: "starting", "running", "restarting" (waiting for its
+// backoff), "exited (STATUS)" (restart = "never", or "on-failure" after exit
+// 0), "done (STATUS)" for the generator, "stopped (STATUS)" after teardown.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "child_process.hpp"
+#include "commands.hpp"
+#include "nfv/control/jsonrpc.hpp"
+#include "topology.hpp"
+
+namespace nfv::topo {
+
+class Supervisor {
+ public:
+  using Log = std::function<void(const std::string&)>;
+  using Clock = std::chrono::steady_clock;
+
+  Supervisor(const Topology& t, Programs programs, std::string run_dir);
+
+  Status start_switch();
+  pid_t switch_pid() const noexcept;
+  std::string switch_state() const;
+  // The switch answers switch.status and port.list lists every configured port.
+  bool switch_ready();
+  // Chains as switch rules (rule.add) when the switch has them; see launcher.hpp.
+  Status install_chains(const Log& log);
+  Status start_vnf(const VnfSpec& v);
+  bool vnf_ports_up();
+  Status start_generator();
+  bool generator_ports_up();
+  // During bring-up: an error (with the end of its log) when a component exited.
+  Status check_starting();
+
+  // Reaps exited children, restarts VNFs by policy. False when the switch is gone.
+  bool supervise();
+  control::Json status();
+  // Stops everything in reverse order and removes leftovers; returns the
+  // generator's result (null without one).
+  control::Json teardown(const Log& log);
+
+  // Backoff before restart number n (0-based): 0.1 s doubling, at most 5 s.
+  static double backoff_s(unsigned consecutive_failures) noexcept;
+
+ private:
+  struct Component {
+    std::string name;
+    std::string kind;                 // "switch", "process", "vm", "nfv-gen"
+    const VnfSpec* vnf = nullptr;
+    LaunchSpec spec;
+    std::optional<ChildProcess> proc;
+    std::string state = "not started";
+    unsigned restarts = 0;
+    unsigned failures = 0;            // consecutive quick failures (for the backoff)
+    Clock::time_point started{};
+    std::optional<Clock::time_point> restart_at;
+  };
+
+  Result<control::Json> call(const std::string& method, const control::Json& params = control::Json::object());
+  bool ports_up(const std::vector<std::string>& names);
+  Status spawn(Component& c);
+  void on_exit(Component& c, Clock::time_point now);
+  void stop_component(Component& c, int signo, std::chrono::milliseconds grace, const Log& log);
+  std::string log_tail(const Component& c, size_t lines) const;
+  void read_generator_progress();
+
+  const Topology& t_;
+  Programs programs_;
+  std::string run_dir_;
+  Component switch_;
+  std::vector<Component> vnfs_;
+  std::optional<Component> generator_;
+  // Rates: the previous `stats` answer and when it came.
+  control::Json last_stats_;
+  Clock::time_point last_stats_at_{};
+  control::Json links_ = control::Json::object();
+  double gen_tx_mpps_ = 0, gen_rx_mpps_ = 0;
+  size_t gen_log_offset_ = 0;
+};
+
+}  // namespace nfv::topo
