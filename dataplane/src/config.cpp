@@ -10,6 +10,7 @@
 
 #include "flow_rule.hpp"
 #include "nfv/control/http_metrics.hpp"
+#include "nfv/text_file.hpp"
 
 #include <fcntl.h>
 #include <toml++/toml.h>
@@ -734,10 +735,6 @@ Result<SwitchConfig> check_document(const Checker& c, const Node& root) {
   return cfg;
 }
 
-Error io_error(const std::string& file, int err) {
-  return make_error(
-      Errc::io, file + ": cannot read: " + std::error_code(err, std::generic_category()).message());
-}
 
 }  // namespace
 
@@ -745,24 +742,9 @@ Error io_error(const std::string& file, int err) {
 // Front ends.
 
 Result<SwitchConfig> load_switch_config(const std::string& file) {
-  constexpr size_t kMaxSize = 16u << 20;  // no sane configuration is larger; stops /dev/zero
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return io_error(file, errno);
-  std::string text;
-  char buf[16384];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || text.size() + static_cast<size_t>(n) > kMaxSize) {
-      const int err = n < 0 ? errno : EFBIG;
-      ::close(fd);
-      return io_error(file, err);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return parse_switch_config(text, file);
+  auto text = read_text_file(file);
+  if (!text) return std::move(text).error();
+  return parse_switch_config(*text, file);
 }
 
 Result<SwitchConfig> parse_switch_config(std::string_view toml_text,

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "nfv/text_file.hpp"
 #include "stream_config.hpp"
 #include "toml_sections.hpp"
 #include "topology_checker.hpp"
@@ -48,10 +49,6 @@ Status check_tables(const Checker& c, const Member& member, std::string_view wha
   return {};
 }
 
-Error io_error(const std::string& file, int err) {
-  return make_error(
-      Errc::io, file + ": cannot read: " + std::error_code(err, std::generic_category()).message());
-}
 
 }  // namespace
 
@@ -123,24 +120,9 @@ Result<Topology> parse_topology(std::string_view toml_text, const std::string& s
 }
 
 Result<Topology> load_topology(const std::string& file, const CheckEnv& env) {
-  constexpr size_t kMaxSize = 16u << 20;  // no sane topology is larger; stops /dev/zero
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return io_error(file, errno);
-  std::string text;
-  char buf[16384];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || text.size() + static_cast<size_t>(n) > kMaxSize) {
-      const int err = n < 0 ? errno : EFBIG;
-      ::close(fd);
-      return io_error(file, err);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return parse_topology(text, file, env);
+  auto text = read_text_file(file);
+  if (!text) return std::move(text).error();
+  return parse_topology(*text, file, env);
 }
 
 CheckEnv host_env() {

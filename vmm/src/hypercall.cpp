@@ -41,8 +41,7 @@ HypercallStatus HypercallPort::handle(Hypercall& h) {
       if (h.arg[1] > guest::kConsoleMax) return HypercallStatus::bad_argument;
       const uint8_t* text = memory_.translate(h.arg[0], h.arg[1]);
       if (text == nullptr) return HypercallStatus::bad_argument;
-      std::string copy(reinterpret_cast<const char*>(text), h.arg[1]);
-      console_.write(copy);
+      console_.write(std::string_view(reinterpret_cast<const char*>(text), h.arg[1]));
       counters_.console_bytes += h.arg[1];
       return HypercallStatus::ok;
     }

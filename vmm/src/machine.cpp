@@ -82,7 +82,6 @@ Status Machine::build() {
   auto image = load_elf_file(c.kernel, ram_bytes, guest::kImageBase);
   if (!image) return std::move(image).error();
   entry_ = image->entry;
-  image_end_ = image->end;
 
   auto console = Console::open(c.console);
   if (!console) return std::move(console).error();

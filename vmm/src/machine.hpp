@@ -104,7 +104,6 @@ class Machine {
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<std::thread> threads_;
   uint64_t entry_ = 0;
-  uint64_t image_end_ = 0;
   uint64_t hotplug_next_;
 
   std::atomic<bool> stopped_{false};

@@ -50,8 +50,7 @@ Status VirtioNetDevice::wire() {
   wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   for (uint16_t q = 0; q < kQueues; ++q) {
     kick_fds_.emplace_back(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    call_fds_.emplace_back(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!kick_fds_.back().valid() || !call_fds_.back().valid() || !wake_fd_.valid()) {
+    if (!kick_fds_.back().valid() || !wake_fd_.valid()) {
       return make_error(Errc::io, std::string("eventfd: ") + std::strerror(errno));
     }
     // The driver writes the 16-bit queue index to the queue's notify address (4.1.4.4).
@@ -184,7 +183,7 @@ Status VirtioNetDevice::setup_rings(vhost_user::VhostUserFrontend& fe, uint64_t 
     v.used_addr = reinterpret_cast<uint64_t>(used);
     v.base = base;
     v.kick_fd = kick_fds_[q.index].get();
-    v.call_fd = -1;  // the guest runtime polls; interrupts are not routed in this version
+    v.call_fd = -1;  // NOFD: the guest runtime polls (see the header)
     if (auto s = fe.setup_vring(v); !s) return s;
   }
   if (fe.protocol_features() != 0) {

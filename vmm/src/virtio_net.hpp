@@ -10,8 +10,8 @@
 // and once the guest has set DRIVER_OK hands it guest RAM (SET_MEM_TABLE: every
 // memfd region, guest_phys_addr = GPA), the rings (GPA -> VMM address), the
 // kick eventfds (ioeventfds on the queues' notify addresses, so a doorbell never
-// leaves the kernel) and the call eventfds (irqfds routed to the queues' MSI-X
-// vectors, when the guest assigned any). None of this blocks the vCPU: the
+// leaves the kernel). No call eventfds yet: the guest runtime polls, so used-buffer
+// interrupts are not routed (SET_VRING_CALL gets none). None of this blocks the vCPU: the
 // guest starts polling its rings and traffic flows when the back-end is ready.
 //
 // Back-end restarts: when the socket closes, the link goes down, and the worker
@@ -50,7 +50,6 @@ struct NetSpec {
   std::string socket;     // vhost-user socket of the switch port (the VMM is the client)
   MacAddress mac{};
   bool mac_set = false;
-  uint16_t queue_size = 256;
 };
 
 struct NetCounters {
@@ -108,7 +107,6 @@ class VirtioNetDevice final : public VirtioDeviceBackend, public MsiSink {
   uint64_t bar_ = 0;
   std::unique_ptr<VirtioPciDevice> transport_;
   std::vector<vhost_user::UniqueFd> kick_fds_;  // per queue, ioeventfd on its notify address
-  std::vector<vhost_user::UniqueFd> call_fds_;  // per queue, irqfd on its GSI
   vhost_user::UniqueFd wake_fd_;
 
   mutable std::mutex mu_;  // everything below

@@ -5,10 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <string>
-
-#include "kvm/kvm_abi.hpp"
 
 namespace nfv::vmm {
 namespace {
@@ -56,51 +53,6 @@ Status Vm::add_ioeventfd(uint64_t addr, uint32_t len, int efd, bool pio) {
   io.fd = efd;
   io.flags = pio ? KVM_IOEVENTFD_FLAG_PIO : 0;
   if (::ioctl(fd(), KVM_IOEVENTFD, &io) < 0) return sys_error("KVM_IOEVENTFD");
-  return {};
-}
-
-Status Vm::remove_ioeventfd(uint64_t addr, uint32_t len, int efd, bool pio) {
-  kvm_ioeventfd io{};
-  io.addr = addr;
-  io.len = len;
-  io.fd = efd;
-  io.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | KVM_IOEVENTFD_FLAG_DEASSIGN;
-  if (::ioctl(fd(), KVM_IOEVENTFD, &io) < 0) return sys_error("KVM_IOEVENTFD deassign");
-  return {};
-}
-
-Status Vm::add_irqfd(uint32_t gsi, int efd) {
-  kvm_irqfd f{};
-  f.fd = static_cast<uint32_t>(efd);
-  f.gsi = gsi;
-  if (::ioctl(fd(), KVM_IRQFD, &f) < 0) return sys_error("KVM_IRQFD");
-  return {};
-}
-
-Status Vm::remove_irqfd(uint32_t gsi, int efd) {
-  kvm_irqfd f{};
-  f.fd = static_cast<uint32_t>(efd);
-  f.gsi = gsi;
-  f.flags = KVM_IRQFD_FLAG_DEASSIGN;
-  if (::ioctl(fd(), KVM_IRQFD, &f) < 0) return sys_error("KVM_IRQFD deassign");
-  return {};
-}
-
-Status Vm::set_msi_routes(const std::vector<MsiRoute>& routes) {
-  if (routes.size() > kvm_abi::kMaxRoutes) return make_error(Errc::resource, "too many MSI routes");
-  auto table = std::make_unique<kvm_abi::IrqRouting>();
-  table->nr = static_cast<uint32_t>(routes.size());
-  table->flags = 0;
-  for (std::size_t i = 0; i < routes.size(); ++i) {
-    kvm_irq_routing_entry& e = table->entries[i];
-    e = kvm_irq_routing_entry{};
-    e.gsi = routes[i].gsi;
-    e.type = KVM_IRQ_ROUTING_MSI;
-    e.u.msi.address_lo = static_cast<uint32_t>(routes[i].address);
-    e.u.msi.address_hi = static_cast<uint32_t>(routes[i].address >> 32);
-    e.u.msi.data = routes[i].data;
-  }
-  if (::ioctl(fd(), kvm_abi::kSetGsiRouting, table.get()) < 0) return sys_error("KVM_SET_GSI_ROUTING");
   return {};
 }
 

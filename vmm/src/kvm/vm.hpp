@@ -2,7 +2,7 @@
 // eventfd plumbing that keeps devices off the vCPU's exit path:
 //   ioeventfd  a guest write to a doorbell address signals an eventfd inside
 //              KVM (3-4 us on PVM instead of a 35-43 us exit to user space)
-//   irqfd      writing an eventfd injects the MSI routed to its GSI
+// (irqfd/MSI routing comes with guest interrupts; the guest runtime polls today.)
 // Control-thread object; the vCPU threads only use the fd through Vcpu.
 #pragma once
 
@@ -17,12 +17,6 @@
 
 namespace nfv::vmm {
 
-struct MsiRoute {
-  uint32_t gsi;
-  uint64_t address;
-  uint32_t data;
-};
-
 class Vm {
  public:
   static Result<std::unique_ptr<Vm>> create(const KvmSystem& kvm);
@@ -36,12 +30,6 @@ class Vm {
   Status create_irqchip();
   // A guest write of `len` bytes at `addr` (port I/O when `pio`) signals `fd`.
   Status add_ioeventfd(uint64_t addr, uint32_t len, int fd, bool pio);
-  Status remove_ioeventfd(uint64_t addr, uint32_t len, int fd, bool pio);
-  // Writing `fd` raises GSI `gsi`.
-  Status add_irqfd(uint32_t gsi, int fd);
-  Status remove_irqfd(uint32_t gsi, int fd);
-  // Replaces the whole routing table (KVM_SET_GSI_ROUTING takes all routes at once).
-  Status set_msi_routes(const std::vector<MsiRoute>& routes);
   // Injects one MSI now (for interrupts raised by the VMM itself).
   Status signal_msi(uint64_t address, uint32_t data);
 

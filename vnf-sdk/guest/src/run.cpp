@@ -60,8 +60,8 @@ std::size_t stats_json(char* buf, std::size_t size, const GuestPorts& ports, con
           w.rounds.load(), w.busy_rounds.load(), w.packets.load(), w.emitted.load(), w.dropped.load(),
           w.busy_cycles.load(), w.idle_cycles.load());
   for (unsigned i = 0; i < ports.count; ++i) {
-    const auto& rx = const_cast<GuestNetDevice&>(ports.devices[i]).rx().counters();
-    const auto& tx = const_cast<GuestNetDevice&>(ports.devices[i]).tx().counters();
+    const auto& rx = ports.devices[i].rx().counters();
+    const auto& tx = ports.devices[i].tx().counters();
     out.add("%s{\"rx_packets\":%lu,\"rx_bytes\":%lu,\"tx_packets\":%lu,\"tx_bytes\":%lu,\"rx_no_buffer\":%lu,"
             "\"tx_ring_full\":%lu,\"kicks\":%lu}",
             i == 0 ? "" : ",", rx.packets.load(), rx.bytes.load(), tx.packets.load(), tx.bytes.load(),

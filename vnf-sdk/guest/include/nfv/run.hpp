@@ -1,7 +1,8 @@
 // nfv::run() in a VM guest: the same VNF class as in a host process
 // (`process(Batch&, Emitter&) noexcept`, optionally `stats()`), driven on the
 // virtio-net devices the VMM gave the VM (BootInfo) instead of vhost-user
-// sockets. One worker on the boot vCPU; ports are the devices in BootInfo order.
+// sockets. One worker on the boot vCPU, always polling (no adaptive idle in a
+// guest yet); ports are the devices in BootInfo order.
 //
 // The loop: receive up to 32 frames per port, process(), send each port's
 // batch, reclaim; every 2^14 rounds it checks whether the VMM asked it to shut
@@ -25,13 +26,10 @@
 
 namespace nfv {
 
-enum class IdleMode : uint8_t { poll, adaptive };
-
 struct RunOptions {
   const char* name = "vnf";
   uint32_t pool_buffers = 4096;
   uint16_t queue_size = 256;
-  IdleMode idle = IdleMode::poll;  // the guest always polls in this version
 };
 
 struct WorkerCounters {

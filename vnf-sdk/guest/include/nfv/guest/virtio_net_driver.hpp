@@ -28,6 +28,8 @@ class GuestNetDevice {
              uint16_t queue_size);
   virtio::NetRxQueue& rx() noexcept { return rx_; }
   virtio::NetTxQueue& tx() noexcept { return tx_; }
+  const virtio::NetRxQueue& rx() const noexcept { return rx_; }
+  const virtio::NetTxQueue& tx() const noexcept { return tx_; }
   uint64_t features() const noexcept { return features_; }
   // Device status register (one exit): NEEDS_RESET (0x40) means the device gave up.
   uint8_t status() const noexcept;
