@@ -7,8 +7,13 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -18,6 +23,31 @@
 namespace nfv::sw {
 
 namespace {
+
+// DPDK's runtime directory for a file prefix (eal_get_runtime_dir: /var/run/dpdk for
+// root, $XDG_RUNTIME_DIR/dpdk otherwise).
+std::filesystem::path dpdk_runtime_root() {
+  if (getuid() == 0) return "/var/run/dpdk";
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  return std::filesystem::path(xdg != nullptr ? xdg : "/tmp") / "dpdk";
+}
+
+// A switch killed with SIGKILL cannot remove its runtime directory (nfv-switch-PID, empty
+// with --in-memory): the next switch removes those whose process is gone.
+void remove_dead_switch_runtime_dirs() {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dpdk_runtime_root(), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("nfv-switch-", 0) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + 11, &end, 10);
+    if (end == nullptr || *end != '\0' || pid <= 0 || pid == getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code rm;
+    if (std::filesystem::remove_all(e.path(), rm) > 0 && !rm)
+      spdlog::info("removed {}, left by a switch that is gone (pid {})", e.path().string(), pid);
+  }
+}
 
 std::vector<unsigned> allowed_cpus() {
   cpu_set_t set;
@@ -107,7 +137,8 @@ Result<EalPlan> plan_eal(const SwitchConfig& cfg) {
   plan.hugepages = hugepages_available(cfg.memory_mb);
   plan.args = {"nfv-switch", "--lcores", lcores, "--main-lcore", "0", "-m", std::to_string(cfg.memory_mb),
                "--file-prefix", fmt::format("nfv-switch-{}", getpid()), fmt::format("--log-level={}", dpdk_log_level()), "--no-telemetry"};
-  // Neither mode leaves hugepage files or a runtime directory behind, even after a crash.
+  // Neither mode leaves hugepage files behind, even after a crash (the runtime directory a
+  // crash leaves is removed by the next switch).
   // (--no-huge implies legacy memory, which --in-memory refuses; --no-shconf is its part that applies.)
   if (plan.hugepages) {
     plan.args.push_back("--in-memory");
@@ -139,6 +170,7 @@ Status init_eal(const EalPlan& plan) {
     setvbuf(f, nullptr, _IOLBF, 0);
     rte_openlog_stream(f);
   }
+  remove_dead_switch_runtime_dirs();
   std::vector<std::string> args = plan.args;
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

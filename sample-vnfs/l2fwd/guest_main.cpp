@@ -1,7 +1,8 @@
 // nfv-l2fwd as a VM guest: the same Forward/Reflect classes (l2fwd.hpp) run by
 // the guest runtime's nfv::run on the VM's virtio-net devices.
 // Kernel command line: mode=forward|reflect (default reflect with one device,
-// forward with two), pool=BUFFERS, queue-size=N.
+// forward with two), pool=BUFFERS, queue-size=N, idle=adaptive|poll (default
+// adaptive: the vCPU halts when no traffic comes).
 #include <cstring>
 
 #include "l2fwd.hpp"
@@ -22,8 +23,11 @@ extern "C" int guest_main(int argc, char** argv) {
     if (std::strncmp(argv[i], "mode=", 5) == 0) mode = argv[i] + 5;
     else if (std::strncmp(argv[i], "pool=", 5) == 0) o.pool_buffers = number(argv[i] + 5);
     else if (std::strncmp(argv[i], "queue-size=", 11) == 0) o.queue_size = static_cast<uint16_t>(number(argv[i] + 11));
+    else if (std::strcmp(argv[i], "idle=poll") == 0) o.idle = nfv::IdleMode::poll;
+    else if (std::strcmp(argv[i], "idle=adaptive") == 0) o.idle = nfv::IdleMode::adaptive;
     else {
-      nfv::guest::print("l2fwd: unknown argument '%s'; expected mode=forward|reflect, pool=N, queue-size=N\n", argv[i]);
+      nfv::guest::print("l2fwd: unknown argument '%s'; expected mode=forward|reflect, pool=N, queue-size=N, "
+                        "idle=adaptive|poll\n", argv[i]);
       return 2;
     }
   }

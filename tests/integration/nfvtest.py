@@ -10,6 +10,7 @@ What is here:
   TestPmdVhost  the same with a net_vhost port: testpmd is the vhost-user
               BACK-END (for VNFs built on the SDK, which are front-ends).
   L2fwd       the SDK's sample VNF (nfv-l2fwd), with its JSON-RPC status/stats.
+  Vm          nfv-vmm booting a guest ELF, with its JSON-RPC status/stats.
   VhostUserFrontend  a raw vhost-user frontend speaking the wire protocol, for
               sending malformed messages to the switch.
 
@@ -37,6 +38,8 @@ BUILD_DIR = Path(os.environ.get("NFV_BUILD_DIR", REPO / "build"))
 SWITCH_BIN = BUILD_DIR / "dataplane" / "nfv-switch"
 NFVCTL_BIN = BUILD_DIR / "tools" / "nfvctl" / "nfvctl"
 L2FWD_BIN = BUILD_DIR / "sample-vnfs" / "l2fwd" / "nfv-l2fwd"
+VMM_BIN = BUILD_DIR / "vmm" / "nfv-vmm"
+L2FWD_ELF = BUILD_DIR / "sample-vnfs" / "l2fwd" / "l2fwd.elf"
 TESTPMD_BIN = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 
 HUGEPAGE_DIR = Path("/dev/hugepages")
@@ -220,8 +223,16 @@ class Switch:
         self.log_file = self.lab.logdir / f"{self.name}.{self.starts}.log"
         cmd = [str(SWITCH_BIN), "--config", str(self.config_file), *extra_args]
         self.proc = self.lab.spawn(cmd, self.log_file)
-        wait_for(lambda: os.path.exists(self.socket) or self.proc.poll() is not None, timeout,
-                 what=f"{self.name} control socket {self.socket}")
+
+        def answers():  # a switch killed with SIGKILL leaves its socket file: wait for an answer
+            if self.proc.poll() is not None:
+                return True
+            try:
+                return os.path.exists(self.socket) and self.call("port.list") is not None
+            except ConnectionRefusedError:
+                return False
+
+        wait_for(answers, timeout, what=f"{self.name} answering on {self.socket}")
         if self.proc.poll() is not None:
             raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before it was ready:\n{self.log()}")
         return self
@@ -640,6 +651,67 @@ class L2fwd:
         return last[2]
 
 
+class Vm:
+    """nfv-vmm with `args` (--kernel, --memory, --net ...) and a control socket.
+
+    Readiness: the control socket answers `status`."""
+
+    def __init__(self, lab: "Lab", args: list[str], name: str = "vm"):
+        self.lab = lab
+        self.name = name
+        self.args = list(args)
+        self.socket = lab.path(f"{name}.ctl")
+        self.rpc = RpcClient(self.socket)
+        self.proc: subprocess.Popen | None = None
+        self.log_file: Path | None = None
+        self.starts = 0
+
+    def start(self, timeout: float = 20.0) -> "Vm":
+        self.starts += 1
+        self.log_file = self.lab.logdir / f"{self.name}.{self.starts}.log"
+        self.proc = self.lab.spawn([str(VMM_BIN), "--control", self.socket, *self.args], self.log_file)
+
+        def answers():
+            if self.proc.poll() is not None:
+                return True
+            try:
+                return os.path.exists(self.socket) and self.call("status")
+            except ConnectionRefusedError:
+                return None
+
+        wait_for(answers, timeout, what=f"{self.name} answering on {self.socket}")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before it was ready:\n{self.log()}")
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        return stop_process(self.proc, sig, timeout)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file and self.log_file.exists() else ""
+
+    def call(self, method: str, params=None):
+        return self.rpc.call(method, params)
+
+    def stats(self) -> dict:
+        return self.call("stats")
+
+    def guest(self) -> dict:
+        """The counters the guest published last (empty before its first publish)."""
+        return self.stats().get("vnf", {})
+
+    def user_exits(self) -> int:
+        """Exits that reached nfv-vmm (port I/O and MMIO), all vCPUs."""
+        return sum(v["exits"]["io"] + v["exits"]["mmio"] for v in self.stats()["vcpus"])
+
+    def wait_rings(self, timeout: float = 20.0):
+        wait_for(lambda: all(n["rings_up"] for n in self.call("status")["net"]), timeout,
+                 what=f"{self.name} rings up on every net device")
+
+
 VERBOSE_RX_RE = re.compile(
     r"src=(?P<src>[0-9A-Fa-f:]{17}) - dst=(?P<dst>[0-9A-Fa-f:]{17}) - pool=\S+ - type=(?P<type>0x[0-9a-fA-F]+)")
 
@@ -763,6 +835,7 @@ class Lab:
         self.switches: list[Switch] = []
         self.pmds: list[TestPmd] = []
         self.l2fwds: list[L2fwd] = []
+        self.vms: list[Vm] = []
 
     def path(self, name: str) -> str:
         return str(self.sockdir / name)
@@ -805,12 +878,18 @@ class Lab:
         self.l2fwds.append(vnf)
         return vnf.start() if start else vnf
 
+    def vm(self, args: list[str], start: bool = True) -> "Vm":
+        vm = Vm(self, args, name=f"vm{len(self.vms) or ''}")
+        self.vms.append(vm)
+        return vm.start() if start else vm
+
     def cleanup(self) -> list[str]:
         """Stops every process (SIGTERM, then SIGKILL), removes sockets and DPDK
         run directories. Returns complaints (e.g. a process that needed SIGKILL)."""
         complaints = []
         switch_procs = {sw.proc.pid: sw for sw in self.switches if sw.proc is not None}
         l2fwd_pids = {v.proc.pid for v in self.l2fwds if v.proc is not None}
+        vm_pids = {v.proc.pid for v in self.vms if v.proc is not None}
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 try:
@@ -820,7 +899,8 @@ class Lab:
                     pass
                 rc = stop_process(proc, signal.SIGTERM, timeout=10)
                 name = ("nfv-switch" if proc.pid in switch_procs else
-                        "nfv-l2fwd" if proc.pid in l2fwd_pids else "testpmd")
+                        "nfv-l2fwd" if proc.pid in l2fwd_pids else
+                        "nfv-vmm" if proc.pid in vm_pids else "testpmd")
                 if rc == -signal.SIGKILL:
                     complaints.append(f"pid {proc.pid} ({name}) needed SIGKILL")
                 elif name != "testpmd" and rc != 0:
@@ -841,7 +921,7 @@ def leftovers() -> list[str]:
     """What the suite left behind: processes, sockets, hugepage files, DPDK dirs."""
     started_pids = STARTED_PIDS
     found = []
-    for name in ("nfv-switch", "dpdk-testpmd", "nfv-l2fwd"):
+    for name in ("nfv-switch", "dpdk-testpmd", "nfv-l2fwd", "nfv-vmm"):
         for pid in pids_of(name):
             cmdline = process_cmdline(pid)
             if pid in started_pids or PREFIX in cmdline:

@@ -50,12 +50,15 @@ Status VirtioNetDevice::wire() {
   wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   for (uint16_t q = 0; q < kQueues; ++q) {
     kick_fds_.emplace_back(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!kick_fds_.back().valid() || !wake_fd_.valid()) {
+    call_fds_.emplace_back(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!kick_fds_.back().valid() || !call_fds_.back().valid() || !wake_fd_.valid()) {
       return make_error(Errc::io, std::string("eventfd: ") + std::strerror(errno));
     }
     // The driver writes the 16-bit queue index to the queue's notify address (4.1.4.4).
     if (auto s = w_.vm.add_ioeventfd(transport_->notify_address(q), 2, kick_fds_.back().get(), false); !s) return s;
+    if (auto s = w_.vm.assign_irqfd(call_fds_.back().get(), irq_gsi(q)); !s) return s;
   }
+  transport_->set_msix_changed_callback([this](uint16_t) { update_irq_routes(); });
   return {};
 }
 
@@ -101,6 +104,7 @@ void VirtioNetDevice::config_write(uint32_t, std::span<const uint8_t>) {
 }
 
 Status VirtioNetDevice::activate(uint64_t driver_features, std::span<const VirtqueueConfig> queues) {
+  update_irq_routes();
   {
     std::lock_guard lock(mu_);
     driver_features_ = driver_features;
@@ -144,6 +148,23 @@ void VirtioNetDevice::notify(uint16_t queue) {
 
 void VirtioNetDevice::signal(uint64_t address, uint32_t data) { (void)w_.vm.signal_msi(address, data); }
 
+void VirtioNetDevice::update_irq_routes() {
+  for (uint16_t q = 0; q < kQueues; ++q) {
+    std::optional<Vm::MsiMessage> route;
+    const uint16_t v = transport_->queue_vector(q);
+    if (v != VIRTIO_MSI_NO_VECTOR) {
+      const MsixVector m = transport_->msix_vector(v);
+      // Only messages to the local APIC window (what MsixTable would deliver itself).
+      if (!m.masked && (m.address >> 20) == 0xfee) route = Vm::MsiMessage{m.address, m.data};
+    }
+    if (auto s = w_.vm.set_msi_route(irq_gsi(q), route); !s) {
+      ++counters_.irq_route_failures;
+    } else if (route) {
+      ++counters_.irq_routes;
+    }
+  }
+}
+
 void VirtioNetDevice::set_link(bool up) {
   {
     std::lock_guard lock(mu_);
@@ -183,7 +204,7 @@ Status VirtioNetDevice::setup_rings(vhost_user::VhostUserFrontend& fe, uint64_t 
     v.used_addr = reinterpret_cast<uint64_t>(used);
     v.base = base;
     v.kick_fd = kick_fds_[q.index].get();
-    v.call_fd = -1;  // NOFD: the guest runtime polls (see the header)
+    v.call_fd = call_fds_[q.index].get();  // irqfd: routed when the guest gave the queue a vector
     if (auto s = fe.setup_vring(v); !s) return s;
   }
   if (fe.protocol_features() != 0) {
@@ -296,6 +317,8 @@ control::Json VirtioNetDevice::stats() const {
           {"setup_failures", counters_.setup_failures.load()},
           {"rings_started", counters_.rings_started.load()},
           {"kicks_to_vmm", counters_.kicks_to_vmm.load()},
+          {"irq_routes", counters_.irq_routes.load()},
+          {"irq_route_failures", counters_.irq_route_failures.load()},
           {"transport",
            {{"bad_access", t.bad_access.load()},
             {"read_only_write", t.read_only_write.load()},

@@ -10,9 +10,12 @@
 // and once the guest has set DRIVER_OK hands it guest RAM (SET_MEM_TABLE: every
 // memfd region, guest_phys_addr = GPA), the rings (GPA -> VMM address), the
 // kick eventfds (ioeventfds on the queues' notify addresses, so a doorbell never
-// leaves the kernel). No call eventfds yet: the guest runtime polls, so used-buffer
-// interrupts are not routed (SET_VRING_CALL gets none). None of this blocks the vCPU: the
-// guest starts polling its rings and traffic flows when the back-end is ready.
+// leaves the kernel) and the call eventfds (irqfds: a back-end's used-buffer
+// notification becomes the queue's MSI-X message inside KVM, routed from what the
+// guest wrote in the MSI-X table and queue_msix_vector; a queue without a vector,
+// or whose entry is masked, has no route and its notifications are dropped — the
+// guest polls it). None of this blocks the vCPU: the guest starts polling its
+// rings and traffic flows when the back-end is ready.
 //
 // Back-end restarts: when the socket closes, the link goes down, and the worker
 // reconnects and replays the rings from their current indices (SET_VRING_BASE =
@@ -58,6 +61,8 @@ struct NetCounters {
   Counter setup_failures;
   Counter rings_started;
   Counter kicks_to_vmm;
+  Counter irq_routes;         // queue vectors routed to an irqfd (route changes)
+  Counter irq_route_failures;
 };
 
 class VirtioNetDevice final : public VirtioDeviceBackend, public MsiSink {
@@ -99,7 +104,8 @@ class VirtioNetDevice final : public VirtioDeviceBackend, public MsiSink {
   void worker();
   Status setup_rings(vhost_user::VhostUserFrontend& fe, uint64_t features, const std::vector<VirtqueueConfig>& queues);
   void set_link(bool up);
-  void update_irq_routes();
+  void update_irq_routes();  // from the transport's MSI-X state; transport lock held
+  uint32_t irq_gsi(uint16_t queue) const noexcept { return Vm::kFirstMsiGsi + index_ * kQueues + queue; }
 
   Wiring w_;
   NetSpec spec_;
@@ -107,6 +113,7 @@ class VirtioNetDevice final : public VirtioDeviceBackend, public MsiSink {
   uint64_t bar_ = 0;
   std::unique_ptr<VirtioPciDevice> transport_;
   std::vector<vhost_user::UniqueFd> kick_fds_;  // per queue, ioeventfd on its notify address
+  std::vector<vhost_user::UniqueFd> call_fds_;  // per queue, irqfd on GSI irq_gsi(q)
   vhost_user::UniqueFd wake_fd_;
 
   mutable std::mutex mu_;  // everything below

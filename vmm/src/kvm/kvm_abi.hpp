@@ -24,7 +24,17 @@ struct CpuidTable {
 };
 static_assert(offsetof(CpuidTable, entries) == 8);
 
+// KVM_SET_GSI_ROUTING: struct kvm_irq_routing { u32 nr; u32 flags; entries[] }.
+inline constexpr unsigned kMaxIrqRoutes = 1024;
+struct IrqRouting {
+  uint32_t nr;
+  uint32_t flags;
+  kvm_irq_routing_entry entries[kMaxIrqRoutes];
+};
+static_assert(offsetof(IrqRouting, entries) == 8);
+
 inline constexpr unsigned long kGetSupportedCpuid = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x05, 8);
 inline constexpr unsigned long kSetCpuid2 = _IOC(_IOC_WRITE, KVMIO, 0x90, 8);
+inline constexpr unsigned long kSetGsiRouting = _IOC(_IOC_WRITE, KVMIO, 0x6a, 8);
 
 }  // namespace nfv::vmm::kvm_abi

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "kvm/kvm_abi.hpp"
+
 namespace nfv::vmm {
 namespace {
 Error sys_error(const char* what) { return make_error(Errc::io, std::string(what) + ": " + std::strerror(errno)); }
@@ -62,6 +64,42 @@ Status Vm::signal_msi(uint64_t address, uint32_t data) {
   m.address_hi = static_cast<uint32_t>(address >> 32);
   m.data = data;
   if (::ioctl(fd(), KVM_SIGNAL_MSI, &m) < 0) return sys_error("KVM_SIGNAL_MSI");
+  return {};
+}
+
+Status Vm::set_msi_route(uint32_t gsi, std::optional<MsiMessage> msg) {
+  std::lock_guard lock(routes_mu_);
+  auto it = routes_.find(gsi);
+  if (msg ? (it != routes_.end() && it->second == *msg) : it == routes_.end()) return {};  // no change
+  if (msg) {
+    if (it == routes_.end() && routes_.size() >= kvm_abi::kMaxIrqRoutes) {
+      return make_error(Errc::resource, "no free MSI route");
+    }
+    routes_[gsi] = *msg;
+  } else {
+    routes_.erase(it);
+  }
+  auto table = std::make_unique<kvm_abi::IrqRouting>();
+  table->nr = 0;
+  table->flags = 0;
+  for (const auto& [g, m] : routes_) {
+    kvm_irq_routing_entry& e = table->entries[table->nr++];
+    e = {};
+    e.gsi = g;
+    e.type = KVM_IRQ_ROUTING_MSI;
+    e.u.msi.address_lo = static_cast<uint32_t>(m.address);
+    e.u.msi.address_hi = static_cast<uint32_t>(m.address >> 32);
+    e.u.msi.data = m.data;
+  }
+  if (::ioctl(fd(), kvm_abi::kSetGsiRouting, table.get()) < 0) return sys_error("KVM_SET_GSI_ROUTING");
+  return {};
+}
+
+Status Vm::assign_irqfd(int efd, uint32_t gsi) {
+  kvm_irqfd r{};
+  r.fd = static_cast<uint32_t>(efd);
+  r.gsi = gsi;
+  if (::ioctl(fd(), KVM_IRQFD, &r) < 0) return sys_error("KVM_IRQFD");
   return {};
 }
 

@@ -2,13 +2,17 @@
 // eventfd plumbing that keeps devices off the vCPU's exit path:
 //   ioeventfd  a guest write to a doorbell address signals an eventfd inside
 //              KVM (3-4 us on PVM instead of a 35-43 us exit to user space)
-// (irqfd/MSI routing comes with guest interrupts; the guest runtime polls today.)
+//   irqfd      an eventfd signalled by a back-end (a vhost-user call fd) raises
+//              a guest interrupt inside KVM, through a GSI routed to an MSI
+//              message (KVM_SET_GSI_ROUTING); no VMM thread on the way
 // Control-thread object; the vCPU threads only use the fd through Vcpu.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "kvm/kvm_system.hpp"
@@ -33,12 +37,28 @@ class Vm {
   // Injects one MSI now (for interrupts raised by the VMM itself).
   Status signal_msi(uint64_t address, uint32_t data);
 
+  // GSIs from kFirstMsiGsi up are routed to MSI messages. KVM's table then
+  // holds only these routes (the first call drops the default irqchip pin
+  // routes: nothing in this VMM raises a pin). set_msi_route(gsi, nullopt)
+  // removes the route: an irqfd signal on that GSI is dropped. Any thread.
+  static constexpr uint32_t kFirstMsiGsi = 32;
+  struct MsiMessage {
+    uint64_t address = 0;
+    uint32_t data = 0;
+    bool operator==(const MsiMessage&) const = default;
+  };
+  Status set_msi_route(uint32_t gsi, std::optional<MsiMessage> msg);
+  // Signals on `fd` raise `gsi` (KVM_IRQFD).
+  Status assign_irqfd(int fd, uint32_t gsi);
+
  private:
   explicit Vm(const KvmSystem& kvm) : kvm_(&kvm) {}
   const KvmSystem* kvm_;
   vhost_user::UniqueFd fd_;
   std::mutex mu_;
   uint32_t next_slot_ = 0;
+  std::mutex routes_mu_;
+  std::map<uint32_t, MsiMessage> routes_;  // the whole table goes to KVM on every change
 };
 
 }  // namespace nfv::vmm

@@ -143,6 +143,17 @@ void pretouch(void* p, std::size_t len) noexcept {
   }
 }
 
+bool map_device(uint64_t gpa, uint64_t size) noexcept {
+  if (!map_range(gpa, size, kNoCache | kWriteThrough)) return false;
+  load_cr3();
+  return true;
+}
+
+void set_interrupt_gate(uint8_t vector, uint64_t handler) noexcept {
+  g_idt[vector] = IdtGate{static_cast<uint16_t>(handler), kCodeSelector, 0, 0x8e, static_cast<uint16_t>(handler >> 16),
+                          static_cast<uint32_t>(handler >> 32), 0};
+}
+
 void* more_memory(uint64_t bytes, uint64_t* got) noexcept {
   uint64_t gpa = 0, size = 0;
   if (!request_memory(bytes, &gpa, &size) || size == 0) return nullptr;

@@ -44,21 +44,42 @@ bool start_ports(const RunOptions& o, GuestPorts& ports) {
     return false;
   }
   ports.pool = pool->release();
+  const bool interrupts = o.idle == IdleMode::adaptive && interrupts_init();
+  ports.can_sleep = interrupts;
   for (uint32_t i = 0; i < bi.device_count && ports.count < kMaxPorts; ++i) {
     if (bi.devices[i].virtio_type != 1) continue;
-    if (!ports.devices[ports.count].start(bi.devices[i], region, carver, *ports.pool, o.queue_size)) return false;
+    GuestNetDevice& d = ports.devices[ports.count];
+    const int vector = interrupts ? kQueueVectorBase + static_cast<int>(ports.count) : -1;
+    if (!d.start(bi.devices[i], region, carver, *ports.pool, o.queue_size, vector)) return false;
+    ports.can_sleep = ports.can_sleep && d.rx_interrupts();
     ++ports.count;
   }
+  if (o.idle == IdleMode::adaptive && !ports.can_sleep) {
+    print("%s: the devices cannot interrupt; polling without idle\n", o.name);
+  }
   return true;
+}
+
+bool arm_rx(GuestPorts& ports) noexcept {
+  bool pending = false;
+  for (unsigned i = 0; i < ports.count; ++i) pending = ports.devices[i].rx().set_interrupts(true) || pending;
+  return pending;
+}
+
+void disarm_rx(GuestPorts& ports) noexcept {
+  for (unsigned i = 0; i < ports.count; ++i) ports.devices[i].rx().set_interrupts(false);
 }
 
 std::size_t stats_json(char* buf, std::size_t size, const GuestPorts& ports, const WorkerCounters& w,
                        const control::Json* vnf) {
   Writer out{buf, size};
+  const InterruptCounters irq = interrupt_counters();
   out.add("{\"worker\":{\"rounds\":%lu,\"busy_rounds\":%lu,\"packets\":%lu,\"emitted\":%lu,\"dropped\":%lu,"
-          "\"busy_cycles\":%lu,\"idle_cycles\":%lu},\"ports\":[",
+          "\"busy_cycles\":%lu,\"idle_cycles\":%lu,\"sleeps\":%lu},"
+          "\"idle\":{\"adaptive\":%s,\"interrupts\":%lu,\"timer\":%lu,\"halts\":%lu,\"halts_skipped\":%lu},\"ports\":[",
           w.rounds.load(), w.busy_rounds.load(), w.packets.load(), w.emitted.load(), w.dropped.load(),
-          w.busy_cycles.load(), w.idle_cycles.load());
+          w.busy_cycles.load(), w.idle_cycles.load(), w.sleeps.load(), ports.can_sleep ? "true" : "false",
+          irq.interrupts, irq.timer, irq.halts, irq.halts_skipped);
   for (unsigned i = 0; i < ports.count; ++i) {
     const auto& rx = ports.devices[i].rx().counters();
     const auto& tx = ports.devices[i].tx().counters();

@@ -50,6 +50,70 @@ exc_common:
 3:	hlt
 	jmp 3b
 
+/* Interrupt handler for every vector the runtime uses (queues, APIC timer):
+ * count, EOI, and when it interrupted the PVM halt sequence between enabling
+ * interrupts and the HALT hypercall, return past the hypercall so the vCPU
+ * does not sleep with the interrupt's work pending (nfv/guest/interrupts.hpp). */
+	.align 16
+	.globl nfv_guest_irq_stub
+nfv_guest_irq_stub:
+	push %rax
+	lock incq nfv_guest_irq_count(%rip)
+	mov $0xfee000b0, %eax          /* local APIC EOI register */
+	movl $0, (%rax)
+	mov 8(%rsp), %rax              /* the interrupted RIP */
+	push %rcx
+	lea halt_window(%rip), %rcx
+	cmp %rcx, %rax
+	jb 1f
+	lea halt_done(%rip), %rcx
+	cmp %rcx, %rax
+	jae 1f
+	mov %rcx, 16(%rsp)             /* skip the halt */
+	lock incq nfv_guest_halts_skipped(%rip)
+1:	pop %rcx
+	pop %rax
+	iretq
+
+	.align 16
+	.globl nfv_guest_timer_stub
+nfv_guest_timer_stub:              /* the halt's bounding timer: counted apart */
+	lock incq nfv_guest_timer_count(%rip)
+	jmp nfv_guest_irq_stub
+
+	.align 16
+	.globl nfv_guest_spurious_stub
+nfv_guest_spurious_stub:           /* spurious APIC vector: no EOI (Intel SDM 11.9) */
+	iretq
+
+/* void nfv_guest_halt(int pvm): waits for an interrupt with interrupts enabled;
+ * returns with them masked again. */
+	.align 16
+	.globl nfv_guest_halt
+nfv_guest_halt:
+	lock incq nfv_guest_halts(%rip)
+	test %edi, %edi
+	jz 3f
+	push %rbx
+	movb $1, nfv_guest_vif(%rip)   /* vIF on: from here an interrupt may come */
+halt_window:
+	cmpb $0, nfv_guest_vif+1(%rip) /* one arrived while masked: this exit delivers it */
+	je 2f
+	out %al, $0x80
+2:	mov $0x1009, %eax              /* PVM_HC_HALT */
+	xor %ebx, %ebx
+	xor %ecx, %ecx
+	xor %edx, %edx
+	int $0x1b
+halt_done:
+	movb $0, nfv_guest_vif(%rip)
+	pop %rbx
+	ret
+3:	sti
+	hlt
+	cli
+	ret
+
 	.section .rodata
 	.align 8
 	.globl nfv_guest_exception_stubs
@@ -65,6 +129,15 @@ nfv_guest_vif:
 	.skip 4096
 	.globl nfv_guest_vif_status
 nfv_guest_vif_status:
+	.skip 8
+	.globl nfv_guest_irq_count, nfv_guest_timer_count, nfv_guest_halts, nfv_guest_halts_skipped
+nfv_guest_irq_count:
+	.skip 8
+nfv_guest_timer_count:
+	.skip 8
+nfv_guest_halts:
+	.skip 8
+nfv_guest_halts_skipped:
 	.skip 8
 	.align 16
 	.skip 65536

@@ -1,13 +1,20 @@
 // nfv::run() in a VM guest: the same VNF class as in a host process
 // (`process(Batch&, Emitter&) noexcept`, optionally `stats()`), driven on the
 // virtio-net devices the VMM gave the VM (BootInfo) instead of vhost-user
-// sockets. One worker on the boot vCPU, always polling (no adaptive idle in a
-// guest yet); ports are the devices in BootInfo order.
+// sockets. One worker on the boot vCPU; ports are the devices in BootInfo order.
 //
 // The loop: receive up to 32 frames per port, process(), send each port's
-// batch, reclaim; every 2^14 rounds it checks whether the VMM asked it to shut
-// down (BootInfo::shutdown_request) and, about once a second, publishes the
-// worker's and the VNF's counters to the VMM (stats RPC, under "vnf").
+// batch, reclaim; every 2^14 rounds (and before every idle halt) it checks
+// whether the VMM asked it to shut down (BootInfo::shutdown_request) and, about
+// once a second, publishes the worker's and the VNF's counters to the VMM
+// (stats RPC, under "vnf").
+//
+// Idle modes, as for host processes: `poll` spins; `adaptive` (default) spins
+// while packets come and, after `adaptive_spin_rounds` empty rounds, arms the
+// receive queues' notifications and halts the vCPU until the back-end's
+// notification arrives as an MSI-X interrupt (through an irqfd: no VMM thread
+// on the way) or 10 ms pass (nfv/guest/interrupts.hpp). A device whose receive
+// queue cannot interrupt keeps the worker polling.
 // Packet memory (pools and rings) comes from the heap and is touched once at
 // boot (a first touch costs ~6 us per 4 KiB page on PVM).
 #pragma once
@@ -19,6 +26,7 @@
 #include "nfv/control/jsonrpc.hpp"
 #include "nfv/counter.hpp"
 #include "nfv/cpu.hpp"
+#include "nfv/guest/interrupts.hpp"
 #include "nfv/guest/runtime.hpp"
 #include "nfv/guest/virtio_net_driver.hpp"
 #include "nfv/packet.hpp"
@@ -26,10 +34,14 @@
 
 namespace nfv {
 
+enum class IdleMode : uint8_t { poll, adaptive };
+
 struct RunOptions {
   const char* name = "vnf";
   uint32_t pool_buffers = 4096;
   uint16_t queue_size = 256;
+  IdleMode idle = IdleMode::adaptive;
+  uint32_t adaptive_spin_rounds = 1024;  // empty rounds before halting
 };
 
 struct WorkerCounters {
@@ -40,6 +52,7 @@ struct WorkerCounters {
   Counter dropped;
   Counter busy_cycles;
   Counter idle_cycles;
+  Counter sleeps;  // idle halts
 };
 
 namespace guest {
@@ -49,7 +62,12 @@ struct GuestPorts {
   GuestNetDevice devices[kMaxPorts];
   unsigned count = 0;
   PacketPool* pool = nullptr;
+  bool can_sleep = false;  // every receive queue can interrupt
 };
+// Arms every port's receive notifications; true when packets are already waiting.
+bool arm_rx(GuestPorts& ports) noexcept;
+void disarm_rx(GuestPorts& ports) noexcept;
+inline constexpr uint64_t kMaxHaltNs = 10'000'000;
 // Finds the virtio-net devices, makes packet memory and starts the devices.
 bool start_ports(const RunOptions& o, GuestPorts& ports);
 // JSON text of the counters (worker, ports, pool, vnf fields) into buf.
@@ -119,6 +137,25 @@ int run(const RunOptions& options, MakeVnf&& make_vnf) {
   guest::print("%s: polling %u port(s)\n", options.name, ports.count);
   guest::publish_stats(stats, guest::stats_json(stats, sizeof stats, ports, counters, nullptr));  // "ready"
 
+  const bool adaptive = options.idle == IdleMode::adaptive && ports.can_sleep;
+  uint32_t empty_rounds = 0;
+  int exit_code = 0;
+  // Shutdown check and stats publication: true when the VMM asked us to stop.
+  auto housekeeping = [&](uint64_t now) {
+    if (guest::shutdown_requested(&exit_code)) {
+      guest::print("%s: stopping (%lu packets)\n", options.name, counters.packets.load());
+      return true;
+    }
+    if (now >= next_publish) {
+      next_publish = now + tsc_hz;
+      control::Json vnf_stats;
+      if constexpr (guest::HasStats<std::remove_cvref_t<decltype(vnf)>>) vnf_stats = vnf.stats();
+      const std::size_t len = guest::stats_json(stats, sizeof stats, ports, counters, &vnf_stats);
+      guest::publish_stats(stats, len);
+    }
+    return false;
+  };
+
   for (uint64_t round = 1;; ++round) {
     const uint64_t t0 = read_tsc();
     uint32_t got = 0;
@@ -141,23 +178,21 @@ int run(const RunOptions& options, MakeVnf&& make_vnf) {
       ++counters.busy_rounds;
       counters.packets += got;
       counters.busy_cycles += t1 - t0;
+      empty_rounds = 0;
     } else {
       counters.idle_cycles += t1 - t0;
-    }
-    if ((round & 0x3fff) == 0) {
-      int code = 0;
-      if (guest::shutdown_requested(&code)) {
-        guest::print("%s: stopping (%lu packets)\n", options.name, counters.packets.load());
-        return code;
-      }
-      if (t1 >= next_publish) {
-        next_publish = t1 + tsc_hz;
-        control::Json vnf_stats;
-        if constexpr (guest::HasStats<std::remove_cvref_t<decltype(vnf)>>) vnf_stats = vnf.stats();
-        const std::size_t len = guest::stats_json(stats, sizeof stats, ports, counters, &vnf_stats);
-        guest::publish_stats(stats, len);
+      if (adaptive && ++empty_rounds >= options.adaptive_spin_rounds) {
+        empty_rounds = 0;
+        if (housekeeping(t1)) return exit_code;
+        if (!guest::arm_rx(ports)) {
+          ++counters.sleeps;
+          guest::halt_until_interrupt(guest::kMaxHaltNs);
+        }
+        guest::disarm_rx(ports);
+        continue;
       }
     }
+    if ((round & 0x3fff) == 0 && housekeeping(t1)) return exit_code;
   }
 }
 
