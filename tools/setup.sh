@@ -13,6 +13,8 @@ PACKAGES=(
   # peers and tools for tests and benchmarks
   openvswitch-switch-dpdk tshark tcpdump gnuplot-nox iproute2 procps psmisc
   python3 python3-pytest python3-pytest-timeout
+  # nfv-vmm's hardware-virtualization test (tests/hwvirt: KVM with AMD-V nested under QEMU TCG)
+  qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils bc file
 )
 
 missing=()

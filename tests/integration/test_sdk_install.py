@@ -3,7 +3,6 @@ tree with nothing but `pkg-config nfv-sdk` (tests/data/sdk-example/hello_vnf.cpp
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 from nfvtest import BUILD_DIR, REPO
 

@@ -1,10 +1,12 @@
 """`nfv up` on the topologies in configs/: each comes up in dependency order,
-passes traffic (the generator's result and the switch's counters), and tears
-down clean (no process, socket, DPDK runtime directory or hugepage file left);
-bad topologies are refused with FILE:LINE:COLUMN before anything starts; a
-VNF killed with SIGKILL under traffic is restarted while the switch keeps
-forwarding, and the counters show the gap; `nfv status` and `nfv down` work
-through nfv's control socket.
+passes traffic (the generator's result, the switch's and the VNFs' counters),
+and tears down clean (no process, socket, DPDK runtime directory or hugepage
+file left); the demo's chain runs through a VNF process and a VNF VM
+(nfv-vmm); bad topologies (also bad VM entries) are refused with
+FILE:LINE:COLUMN before anything starts; a VNF killed with SIGKILL under
+traffic is restarted while the switch keeps forwarding, and the counters show
+the gap; `nfv status` and `nfv down` work through nfv's control socket, and
+so do nfvctl's `vnf list|restart` and `vm list|stop`.
 
 Socket paths of the configs (/run/nfv/...) are moved into the test's socket
 directory; nfv's own control socket and run directory go there too.
@@ -26,11 +28,18 @@ NFV_BIN = BUILD_DIR / "tools" / "nfv" / "nfv"
 CONFIGS = REPO / "configs"
 
 
+VMM_BIN = BUILD_DIR / "vmm" / "nfv-vmm"
+L2FWD_ELF = BUILD_DIR / "sample-vnfs" / "l2fwd" / "l2fwd.elf"
+
+
 @pytest.fixture(autouse=True)
 def programs():
-    for p in (NFV_BIN, BUILD_DIR / "tools" / "nfv-gen" / "nfv-gen", nfvtest.L2FWD_BIN):
+    for p in (NFV_BIN, BUILD_DIR / "tools" / "nfv-gen" / "nfv-gen", nfvtest.L2FWD_BIN, nfvtest.NFVCTL_BIN,
+              VMM_BIN, L2FWD_ELF):
         if not p.exists():
             pytest.fail(f"{p} is missing: build it (ninja -C {BUILD_DIR})")
+    if not os.path.exists("/dev/kvm"):
+        pytest.skip("the topologies with VMs need /dev/kvm")
 
 
 def localize(lab, name: str, edit=None) -> Path:
@@ -67,7 +76,7 @@ def parse_lines(stdout: str):
 def ours(lab) -> list[str]:
     """Processes still running whose command line names the lab's directory."""
     found = []
-    for name in ("nfv", "nfv-switch", "nfv-l2fwd", "nfv-gen"):
+    for name in ("nfv", "nfv-switch", "nfv-l2fwd", "nfv-gen", "nfv-vmm"):
         for pid in nfvtest.pids_of(name):
             cmd = nfvtest.process_cmdline(pid)
             if str(lab.sockdir) in cmd:
@@ -94,9 +103,10 @@ def port(status: dict, name: str) -> dict:
 
 # (config, its generator's tx and rx ports, VNF names)
 CONFIG_CASES = {
-    "demo": ("gen-tx", "gen-rx", ["fw"]),
+    "demo": ("gen-tx", "gen-rx", ["fw", "fw-vm"]),
     "p2p": ("gen-tx", "gen-rx", []),
     "pvp": ("gen-tx", "gen-rx", ["l2fwd"]),
+    "pvp-vm": ("gen-tx", "gen-rx", ["vm1"]),
     "pvvp": ("gen-tx", "gen-rx", ["fw1", "fw2"]),
 }
 
@@ -121,6 +131,9 @@ def test_config_comes_up_passes_traffic_and_tears_down(lab, name):
     assert result["tx_packets"] > 10_000, result
     assert result["rx_packets"] > 0.2 * result["tx_packets"], result
     assert result["rx_packets"] <= result["tx_packets"], result
+    # every VNF forwarded, by its own counters (a VM's: what its guest published to nfv-vmm)
+    for v in last["vnfs"]:
+        assert v["rx_packets"] > 1000 and v["tx_packets"] > 1000, v
     assert "switch stopped (exit 0)" in p.stderr, p.stderr
     for v in vnfs:
         assert f"{v} stopped (exit 0)" in p.stderr, p.stderr
@@ -137,10 +150,15 @@ BAD = {
     "two_vnfs_on_one_socket": (lambda t: t.replace('\n[[chain]]\n', '\n[[vnf]]\nname = "fw2"\nkind = "process"\n'
                                                    'binary = "sample-vnfs/l2fwd/nfv-l2fwd"\nports = ["fw-out"]\n\n[[chain]]\n'),
                                "vnf 'fw2' names port 'fw-out'"),
-    "missing_elf": (lambda t: t.replace('# [[vnf]]\n# name = "fw-vm"\n# kind = "vm"\n# kernel = "vmm/guest/l2fwd.elf"',
-                                        '[[vnf]]\nname = "fw-vm"\nkind = "vm"\nkernel = "vmm/guest/missing.elf"'
-                                        '\nports = ["gen-rx"]'),
-                    "'kernel' is \"vmm/guest/missing.elf\""),
+    "missing_elf": (lambda t: t.replace('kernel = "sample-vnfs/l2fwd/l2fwd.elf"', 'kernel = "sample-vnfs/l2fwd/missing.elf"'),
+                    "'kernel' is \"sample-vnfs/l2fwd/missing.elf\": \"" + str(BUILD_DIR) +
+                    "/sample-vnfs/l2fwd/missing.elf\" does not exist"),
+    "vm_two_cpus": (lambda t: t.replace("cpus = 1 ", "cpus = 2 "),
+                    "'cpus' is 2; expected 1 (nfv-vmm runs one vCPU per VM"),
+    "vm_too_much_memory": (lambda t: t.replace('memory = "128M"', 'memory = "4G"'),
+                           "'memory' is \"4G\", outside 16M..3G"),
+    "vm_process_key": (lambda t: t.replace('cmdline = "mode=forward', 'args = ["x"]\ncmdline = "mode=forward'),
+                       "'args' is a process key but vnf 'fw-vm' has kind \"vm\""),
 }
 
 
@@ -216,3 +234,101 @@ def test_killed_vnf_is_restarted_while_the_switch_keeps_forwarding(lab):
     assert result["streams"][0]["lost"] > 0, result
     assert result["rx_packets"] > 0.2 * result["tx_packets"], result
     assert_clean(lab, after["switch"]["pid"])
+
+
+# --- nfvctl vnf list|restart, vm list|stop through nfv's control socket ----------------
+
+
+def nfvctl(lab, *args, json_out=True, timeout=30):
+    """nfvctl against the lab's `nfv up`; (exit code, parsed JSON or text, stderr)."""
+    cmd = [str(nfvctl_bin()), "--nfv-socket", lab.path("nfv.sock"), *args] + (["--json"] if json_out else [])
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    out = json.loads(p.stdout) if json_out and p.returncode == 0 else p.stdout
+    return p.returncode, out, p.stderr
+
+
+def nfvctl_bin():
+    return nfvtest.NFVCTL_BIN
+
+
+def by_name(rows: list[dict], name: str) -> dict:
+    return next(r for r in rows if r["name"] == name)
+
+
+@pytest.mark.timeout(90)
+def test_nfvctl_vnf_and_vm_verbs_on_the_demo(lab):
+    path = localize(lab, "demo")
+    proc = lab.spawn(nfv_args(lab, path, 60), lab.logdir / "nfv.log", env=env())
+    # Up, and frames through the whole chain: both VNFs count (the VM's guest publishes once a second).
+    def forwarding():
+        code, vnfs, _ = nfvctl(lab, "vnf", "list")
+        return code == 0 and all((v["tx_packets"] or 0) > 100 for v in vnfs) and vnfs
+    vnfs = wait_for(forwarding, 40, interval=0.5, what="both VNFs forwarding (nfvctl vnf list)")
+    assert [(v["name"], v["kind"], v["state"], v["restarts"]) for v in vnfs] == \
+        [("fw", "process", "running", 0), ("fw-vm", "vm", "running", 0)], vnfs
+    assert by_name(vnfs, "fw-vm")["ports"] == ["vm-in", "vm-out"]
+    code, text, err = nfvctl(lab, "vnf", "list", json_out=False)
+    assert code == 0 and "RESTARTS" in text and "fw-vm" in text, err
+
+    # vm list: nfv-vmm's view (the guest runs, its exits by reason) and the guest's counters
+    code, vms, err = nfvctl(lab, "vm", "list")
+    assert code == 0, err
+    assert [v["name"] for v in vms] == ["fw-vm"], vms
+    vm = vms[0]
+    assert vm["state"] == "running" and vm["vm_state"] == "running", vm
+    assert vm["cpus"] == 1 and vm["memory"] == "128M" and vm["cmdline"].startswith("mode=forward"), vm
+    assert vm["exits_total"] == sum(vm["exits"].values()) and vm["exits_total"] > 0, vm
+    assert vm["rx_packets"] > 0 and vm["pid"] == by_name(vnfs, "fw-vm")["pid"], vm
+    assert "--name fw-vm" in nfvtest.process_cmdline(vm["pid"])
+    code, text, err = nfvctl(lab, "vm", "list", json_out=False)
+    assert code == 0 and "EXIT-REASONS" in text and "fw-vm" in text, err
+
+    # vnf restart: a new process, counted, counters from 0 again
+    old = by_name(vnfs, "fw")
+    code, r, err = nfvctl(lab, "vnf", "restart", "fw")
+    assert code == 0, err
+    assert r["restarts"] == 1 and r["pid"] != old["pid"] and r["previous"] == "stopped (exit 0)", r
+    code, vnfs, _ = nfvctl(lab, "vnf", "list")
+    fw = by_name(vnfs, "fw")
+    assert (fw["state"], fw["restarts"], fw["pid"]) == ("running", 1, r["pid"]), fw
+    assert fw["rx_packets"] is None or fw["rx_packets"] < old["rx_packets"] + 5000, (old, fw)
+
+    # vm stop: the VMM exits cleanly and stays stopped (restart = "on-failure" would not restart it either)
+    code, r, err = nfvctl(lab, "vm", "stop", "fw-vm")
+    assert code == 0, err
+    assert r == {"name": "fw-vm", "state": "stopped (exit 0)"}, r
+    assert vm["pid"] not in nfvtest.pids_of("nfv-vmm")
+    time.sleep(1.5)  # a supervision round or more: still stopped
+    code, vms, _ = nfvctl(lab, "vm", "list")
+    assert (vms[0]["state"], vms[0]["pid"], vms[0]["restarts"]) == ("stopped (exit 0)", None, 0), vms
+    # errors: a process is not a VM, an unknown name; both exit 1 with the reason
+    code, _, err = nfvctl(lab, "vm", "stop", "fw")
+    assert code == 1 and "is a process, not a VM" in err, err
+    code, _, err = nfvctl(lab, "vnf", "restart", "nope")
+    assert code == 1 and "no vnf 'nope'" in err, err
+    # ...and `vnf restart` brings the VM back: ports up again, forwarding again
+    code, r, err = nfvctl(lab, "vnf", "restart", "fw-vm")
+    assert code == 0 and r["restarts"] == 1 and r["previous"] == "stopped (exit 0)", (r, err)
+    wait_for(lambda: (by_name(nfvctl(lab, "vm", "list")[1], "fw-vm")["tx_packets"] or 0) > 100, 30, interval=0.5,
+             what="the restarted VM forwarding")
+
+    # nfv status shows the VNFs' counters too; the completion offers the VM names
+    st = subprocess.run([str(NFV_BIN), "status", "--socket", lab.path("nfv.sock")], capture_output=True, text=True,
+                        timeout=20)
+    assert st.returncode == 0 and "TX_PACKETS" in st.stdout and "fw-vm" in st.stdout, st.stderr
+    comp = subprocess.run([str(nfvctl_bin()), "completion", "bash"], capture_output=True, text=True, timeout=10)
+    assert comp.returncode == 0, comp.stderr
+    for words, want in (('vm stop ""', {"fw-vm"}), ('vnf restart ""', {"fw", "fw-vm"})):
+        r = subprocess.run(["bash", "-c", comp.stdout + f'\nCOMP_WORDS=(nfvctl {words}); COMP_CWORD=3; _nfvctl; '
+                            'echo "${COMPREPLY[@]}"'], capture_output=True, text=True, timeout=20,
+                           env=dict(os.environ, NFV_SOCKET=lab.path("nfv.sock"),
+                                    PATH=f"{nfvctl_bin().parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"))
+        assert set(r.stdout.split()) == want | {"--help", "-h"}, r.stdout + r.stderr
+    down = subprocess.run([str(NFV_BIN), "down", "--socket", lab.path("nfv.sock")],
+                          capture_output=True, text=True, timeout=60)
+    assert down.returncode == 0, down.stderr
+    assert proc.wait(30) == 0, (lab.logdir / "nfv.log").read_text()
+    log = (lab.logdir / "nfv.log").read_text()
+    assert "vnf fw restarted on request" in log and "vm fw-vm stopped on request" in log, log
+    assert "fw-vm stopped (exit 0)" in log, log
+    assert_clean(lab, None)

@@ -15,7 +15,7 @@ import time
 import pytest
 
 import nfvtest
-from nfvtest import BROADCAST, BURST, wait_for
+from nfvtest import BROADCAST, wait_for
 
 MAC_A = "02:00:00:00:00:0a"
 MAC_B = "02:00:00:00:00:0b"

@@ -74,7 +74,9 @@ LaunchSpec vnf_command(const Topology& t, const VnfSpec& v, const Programs& p, c
   s.cpus = v.cores;
   s.log_file = run_dir + "/" + v.name + ".log";
   if (v.kind == VnfKind::vm) {
-    s.argv = {p.nfv_vmm, "--kernel", v.kernel, "--memory", v.memory, "--cpus", std::to_string(v.cpus)};
+    // The VMM is pinned (LaunchSpec::cpus) to `cores`: its vCPU threads inherit the mask.
+    s.argv = {p.nfv_vmm, "--name", v.name, "--kernel", v.kernel, "--memory", v.memory,
+              "--cpus", std::to_string(v.cpus)};
     for (size_t i = 0; i < v.ports.size(); ++i) {
       char mac[18];
       if (i < v.macs.size()) {
@@ -88,6 +90,11 @@ LaunchSpec vnf_command(const Topology& t, const VnfSpec& v, const Programs& p, c
     }
     s.argv.push_back("--control");
     s.argv.push_back(vnf_control_socket(v, run_dir));
+    // The guest runtime's idle mode goes on the guest's command line (guest_main sees
+    // idle=poll|adaptive, as an SDK process sees --idle).
+    s.argv.push_back("--cmdline");
+    s.argv.push_back((v.cmdline.empty() ? "" : v.cmdline + " ") + "idle=" +
+                     (v.idle == sw::IdleMode::poll ? "poll" : "adaptive"));
     if (!v.console.empty()) {
       s.argv.push_back("--console");
       s.argv.push_back(v.console);

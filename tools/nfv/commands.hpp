@@ -4,8 +4,8 @@
 //   switch     nfv-switch --config RUN/switch.toml
 //   process    BINARY ARGS... [--port vhost-user:PATH[,server]]... [--control RUN/NAME.sock]
 //              [--idle MODE] [--cpus LIST [--threads N]]   (the SDK's options unless sdk = false)
-//   vm         nfv-vmm --kernel ELF --memory M --cpus N --net path=PATH,mac=MAC...
-//              --control RUN/NAME.sock [--console FILE]
+//   vm         nfv-vmm --name NAME --kernel ELF --memory M --cpus N --net path=PATH,mac=MAC...
+//              --control RUN/NAME.sock [--cmdline "ARGS"] [--console FILE]   (pinned to `cores`)
 //   generator  nfv-gen --port vhost-user:PATH[,server] [--rx-port ...] [--streams RUN/streams.toml]
 //              --rate R --seconds S [--cpu N] --json RUN/generator.json ARGS...
 //

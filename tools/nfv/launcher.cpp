@@ -57,6 +57,10 @@ class Launcher {
     }
     rpc_ = std::move(*server);
     rpc_->add_method("status", [this](const Json&) { return status(); });
+    rpc_->add_method("vnf.list", [this](const Json&) { return sup_.vnf_list(); });
+    rpc_->add_method("vm.list", [this](const Json&) { return sup_.vm_list(); });
+    rpc_->add_method("vnf.restart", [this](const Json& p) { return answer(p, &Supervisor::restart_vnf); });
+    rpc_->add_method("vm.stop", [this](const Json& p) { return answer(p, &Supervisor::stop_vm); });
     rpc_->add_method("down", [this](const Json&) {
       say("down requested on the control socket: stopping");
       stop_ = true;
@@ -72,6 +76,7 @@ class Launcher {
       }
     } else if (!stop_) {
       started_ = Clock::now();
+      up_ = true;
       loop_.add_timer(std::chrono::milliseconds(100), [this] {
         if (!sup_.supervise()) {
           say("the switch exited (" + sup_.switch_state() + "): stopping everything");
@@ -99,6 +104,26 @@ class Launcher {
   }
 
  private:
+  // {"name": "..."} of vnf.restart and vm.stop.
+  static std::string name_param(const Json& p) {
+    if (!p.is_object() || !p.contains("name") || !p["name"].is_string())
+      throw control::RpcError(control::RpcError::kInvalidParams, "expected params {\"name\": VNF}");
+    return p["name"].get<std::string>();
+  }
+
+  // Operator requests (vnf.restart, vm.stop); refused until bring-up is done.
+  Json answer(const Json& params, Result<Json> (Supervisor::*request)(const std::string&)) {
+    const std::string name = name_param(params);
+    if (!up_ || stop_)
+      throw control::RpcError(control::RpcError::kFailed, stop_ ? "nfv is stopping" : "nfv is still bringing the topology up; try again");
+    Result<Json> r = (sup_.*request)(name);
+    if (!r)
+      throw control::RpcError(r.error().code == Errc::not_found ? control::RpcError::kNotFound
+                                                                : control::RpcError::kFailed,
+                              r.error().message);
+    return std::move(*r);
+  }
+
   std::string fmt_seconds() const { return std::to_string(static_cast<int>(o_.seconds)) + " s"; }
 
   // Runs the loop until `ready()` or the timeout; fails when a component died or a signal came.
@@ -167,6 +192,7 @@ class Launcher {
   Supervisor sup_;
   bool stop_ = false;
   bool failed_ = false;
+  bool up_ = false;  // bring-up done: operator requests are served
   int shown_lines_ = 0;
   Clock::time_point started_ = Clock::now();
 };

@@ -11,7 +11,8 @@
 // after a backoff of 0.1 s doubling to 5 s (reset after 10 s of running);
 // restarts are counted. Status is printed once a second (a table on a
 // terminal, a line otherwise, JSON lines with --json) and served on nfv's own
-// control socket (methods status, down).
+// control socket (methods status, down, vnf.list, vnf.restart, vm.list,
+// vm.stop; docs/topology.md).
 // Teardown, on SIGINT/SIGTERM, `nfv down`, --seconds or a switch that died:
 // generator (SIGINT, it prints its result), VNFs in reverse order (SIGTERM),
 // the switch (SIGTERM); SIGKILL after a grace period; then the files the

@@ -30,16 +30,24 @@ std::string render_table(const Json& s) {
     out += fmt::format("{:<16} {:<6} {:>10.3f} {:>10.3f} {:>14} {:>14} {:>10}\n", str(p, "name"), str(p, "link"),
                        num(p, "rx_mpps"), num(p, "tx_mpps"), str(p, "rx_packets"), str(p, "tx_packets"),
                        str(p, "drops"));
-  out += fmt::format("{:<16} {:<8} {:<24} {:>8} {:>9}\n", "COMPONENT", "KIND", "STATE", "PID", "RESTARTS");
+  // Components; VNFs with their own counters (from their control sockets), the generator with its rates.
+  constexpr const char* kRow = "{:<16} {:<8} {:<24} {:>8} {:>9} {:>10} {:>10} {:>14} {:>14} {:>10}\n";
+  auto rate = [](const Json& j, const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_number() ? fmt::format("{:.3f}", it->get<double>()) : std::string("-");
+  };
+  out += fmt::format(kRow, "COMPONENT", "KIND", "STATE", "PID", "RESTARTS", "RX_MPPS", "TX_MPPS", "RX_PACKETS",
+                     "TX_PACKETS", "DROPS");
   if (s.contains("switch"))
-    out += fmt::format("{:<16} {:<8} {:<24} {:>8} {:>9}\n", "switch", "switch", str(s["switch"], "state"),
-                       str(s["switch"], "pid"), "-");
+    out += fmt::format(kRow, "switch", "switch", str(s["switch"], "state"), str(s["switch"], "pid"), "-", "-", "-",
+                       "-", "-", "-");
   for (const Json& v : s.value("vnfs", Json::array()))
-    out += fmt::format("{:<16} {:<8} {:<24} {:>8} {:>9}\n", str(v, "name"), str(v, "kind"), str(v, "state"),
-                       str(v, "pid"), str(v, "restarts"));
+    out += fmt::format(kRow, str(v, "name"), str(v, "kind"), str(v, "state"), str(v, "pid"), str(v, "restarts"),
+                       rate(v, "rx_mpps"), rate(v, "tx_mpps"), str(v, "rx_packets"), str(v, "tx_packets"),
+                       str(v, "drops"));
   if (const Json& g = s.value("generator", Json()); g.is_object())
-    out += fmt::format("{:<16} {:<8} {:<24} {:>8} {:>9}   tx {:.3f} rx {:.3f} Mpps\n", "generator", "nfv-gen",
-                       str(g, "state"), str(g, "pid"), "-", num(g, "tx_mpps"), num(g, "rx_mpps"));
+    out += fmt::format(kRow, "generator", "nfv-gen", str(g, "state"), str(g, "pid"), "-", rate(g, "rx_mpps"),
+                       rate(g, "tx_mpps"), "-", "-", "-");
   return out;
 }
 
@@ -49,7 +57,8 @@ std::string render_line(const Json& s) {
     out += fmt::format(" {} {} rx {:.3f} tx {:.3f} drops {} |", str(p, "name"), str(p, "link"), num(p, "rx_mpps"),
                        num(p, "tx_mpps"), str(p, "drops"));
   for (const Json& v : s.value("vnfs", Json::array()))
-    out += fmt::format(" {} {} restarts {} |", str(v, "name"), str(v, "state"), str(v, "restarts"));
+    out += fmt::format(" {} {} restarts {} rx {} tx {} drops {} |", str(v, "name"), str(v, "state"),
+                       str(v, "restarts"), str(v, "rx_packets"), str(v, "tx_packets"), str(v, "drops"));
   if (const Json& g = s.value("generator", Json()); g.is_object())
     out += fmt::format(" generator {} tx {:.3f} rx {:.3f} Mpps", str(g, "state"), num(g, "tx_mpps"), num(g, "rx_mpps"));
   return out;

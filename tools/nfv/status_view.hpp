@@ -4,7 +4,9 @@
 //   {"topology": FILE, "state": "running", "uptime_s": 12.0,
 //    "switch": {"pid": 1, "state": "running", "socket": PATH},
 //    "ports": [{"name", "link", "rx_mpps", "tx_mpps", "rx_packets", "tx_packets", "drops"}],
-//    "vnfs": [{"name", "kind", "state", "pid", "restarts", "ports"}],
+//    "vnfs": [{"name", "kind", "state", "pid", "restarts", "ports", "control",
+//              "rx_packets", "tx_packets", "drops", "rx_mpps", "tx_mpps"}],   (vnf_counters.hpp;
+//              null when the VNF has no control socket or did not answer)
 //    "generator": {"state", "pid", "tx_mpps", "rx_mpps", "result"} or null}
 //
 // Port rates are the switch's view: rx is what the switch received from the

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -23,6 +24,10 @@ using std::chrono::milliseconds;
 namespace fs = std::filesystem;
 
 constexpr double kStableRunS = 10;  // a VNF up this long has its backoff reset
+// A VNF's control socket shares CPUs with busy pollers: give it time, but not
+// enough to stall nfv's status line.
+constexpr milliseconds kVnfCallTimeout{500};
+constexpr milliseconds kOperatorStopGrace{10000};  // vnf.restart, vm.stop: then SIGKILL
 
 void remove_socket(const std::string& path) {
   struct stat st {};
@@ -255,10 +260,7 @@ Json Supervisor::status() {
   }
   s["ports"] = std::move(ports);
   Json vnfs = Json::array();
-  for (const Component& c : vnfs_)
-    vnfs.push_back({{"name", c.name}, {"kind", c.kind}, {"state", c.state},
-                    {"pid", c.proc && c.state == "running" ? Json(c.proc->pid()) : Json(nullptr)},
-                    {"restarts", c.restarts}, {"ports", c.vnf->ports}});
+  for (Component& c : vnfs_) vnfs.push_back(vnf_row(c));
   s["vnfs"] = std::move(vnfs);
   if (generator_) {
     if (generator_->proc) read_generator_progress();
@@ -269,6 +271,131 @@ Json Supervisor::status() {
     s["generator"] = nullptr;
   }
   return s;
+}
+
+Supervisor::Component* Supervisor::find_vnf(const std::string& name) {
+  for (Component& c : vnfs_)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+Json Supervisor::vnf_call(const Component& c, const std::string& method) {
+  const bool has_socket = c.vnf->kind == VnfKind::vm || c.vnf->sdk;
+  if (!has_socket || !c.proc || c.state != "running") return nullptr;
+  auto client = control::JsonRpcClient::connect(vnf_control_socket(*c.vnf, run_dir_), kVnfCallTimeout);
+  if (!client) return nullptr;
+  auto r = client->call(method);
+  return r ? std::move(*r) : Json(nullptr);
+}
+
+Json Supervisor::vnf_row(Component& c) {
+  const bool running = c.proc && c.state == "running";
+  Json row = {{"name", c.name}, {"kind", c.kind}, {"state", c.state},
+              {"pid", running ? Json(c.proc->pid()) : Json(nullptr)}, {"restarts", c.restarts},
+              {"ports", c.vnf->ports}, {"control", vnf_control_socket(*c.vnf, run_dir_)},
+              {"rx_packets", nullptr}, {"tx_packets", nullptr}, {"drops", nullptr},
+              {"rx_mpps", nullptr}, {"tx_mpps", nullptr}};
+  const auto now = Clock::now();
+  const std::optional<VnfCounters> k = counters_from_stats(c.vnf->kind, vnf_call(c, "stats"));
+  if (!k) {
+    if (!running) c.counters.reset();  // a restarted VNF counts from 0 again
+    return row;
+  }
+  // Rates from the previous reading at least half a second old (status runs once a second;
+  // a vnf.list in between reuses the rates). Counters that went down: a restart.
+  const double dt = std::chrono::duration<double>(now - c.counters_at).count();
+  if (!c.counters || dt >= 0.5) {
+    if (c.counters && k->rx_packets >= c.counters->rx_packets && k->tx_packets >= c.counters->tx_packets) {
+      c.rx_mpps = static_cast<double>(k->rx_packets - c.counters->rx_packets) / dt / 1e6;
+      c.tx_mpps = static_cast<double>(k->tx_packets - c.counters->tx_packets) / dt / 1e6;
+    } else {
+      c.rx_mpps = c.tx_mpps = 0;
+    }
+    c.counters = k;
+    c.counters_at = now;
+  }
+  row["rx_packets"] = k->rx_packets;
+  row["tx_packets"] = k->tx_packets;
+  row["drops"] = k->drops;
+  row["rx_mpps"] = c.rx_mpps;
+  row["tx_mpps"] = c.tx_mpps;
+  return row;
+}
+
+Json Supervisor::vnf_list() {
+  Json out = Json::array();
+  for (Component& c : vnfs_) out.push_back(vnf_row(c));
+  return out;
+}
+
+Json Supervisor::vm_list() {
+  Json out = Json::array();
+  for (Component& c : vnfs_) {
+    if (c.vnf->kind != VnfKind::vm) continue;
+    Json row = vnf_row(c);
+    const VnfSpec& v = *c.vnf;
+    row.erase("kind");
+    row["kernel"] = v.kernel;
+    row["memory"] = v.memory;
+    row["cpus"] = v.cpus;
+    row["cores"] = v.cores;
+    row["cmdline"] = v.cmdline;
+    // The VMM's own view: nfv's "running" is the process, its "state" the guest (running or paused).
+    const Json st = vnf_call(c, "status");
+    const Json stats = vnf_call(c, "stats");
+    row["vm_state"] = st.is_object() ? st.value("state", Json(nullptr)) : Json(nullptr);
+    row["platform"] = st.is_object() ? st.value("platform", Json(nullptr)) : Json(nullptr);
+    row["uptime_s"] = st.is_object() ? st.value("uptime_s", Json(nullptr)) : Json(nullptr);
+    row["hugepages"] = st.is_object() ? st.value("hugepages", Json(nullptr)) : Json(nullptr);
+    Json exits = exits_by_reason(stats);
+    uint64_t total = 0;
+    for (const auto& [reason, n] : exits.items()) total += n.get<uint64_t>();
+    row["exits"] = stats.is_object() ? std::move(exits) : Json(nullptr);
+    row["exits_total"] = stats.is_object() ? Json(total) : Json(nullptr);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+Result<Json> Supervisor::restart_vnf(const std::string& name) {
+  Component* c = find_vnf(name);
+  if (c == nullptr) return make_error(Errc::not_found, "no vnf '" + name + "' in this topology");
+  std::string was = c->state;
+  if (c->proc && !c->proc->poll()) {
+    const int st = c->proc->stop(SIGTERM, kOperatorStopGrace);
+    was = "stopped (" + describe_status(st) + ")";
+  }
+  remove_socket(vnf_control_socket(*c->vnf, run_dir_));
+  c->failures = 0;
+  if (auto st = spawn(*c); !st) {
+    c->state = "exited (restart failed)";
+    return make_error(st.error().code, "vnf '" + name + "': restart failed: " + st.error().message);
+  }
+  ++c->restarts;
+  c->counters.reset();
+  std::fprintf(stderr, "nfv: vnf %s restarted on request (%s; pid %d, restart %u)\n", c->name.c_str(),
+               was.c_str(), c->proc->pid(), c->restarts);
+  return Json{{"name", c->name}, {"previous", was}, {"state", c->state}, {"pid", c->proc->pid()},
+              {"restarts", c->restarts}};
+}
+
+Result<Json> Supervisor::stop_vm(const std::string& name) {
+  Component* c = find_vnf(name);
+  if (c == nullptr) return make_error(Errc::not_found, "no vm '" + name + "' in this topology");
+  if (c->vnf->kind != VnfKind::vm)
+    return make_error(Errc::invalid_argument, "vnf '" + name + "' is a process, not a VM; `nfvctl vnf restart` restarts it");
+  c->restart_at.reset();  // also cancels a pending restart
+  if (c->proc && !c->proc->poll()) {
+    const int st = c->proc->stop(SIGTERM, kOperatorStopGrace);
+    c->state = "stopped (" + describe_status(st) + ")";
+    std::fprintf(stderr, "nfv: vm %s stopped on request (%s); not restarted until `nfvctl vnf restart %s`\n",
+                 c->name.c_str(), describe_status(st).c_str(), c->name.c_str());
+  } else if (c->state.rfind("stopped", 0) != 0) {
+    c->state = "stopped";  // it had exited (or was waiting to be restarted)
+  }
+  remove_socket(vnf_control_socket(*c->vnf, run_dir_));
+  c->counters.reset();
+  return Json{{"name", c->name}, {"state", c->state}};
 }
 
 void Supervisor::stop_component(Component& c, int signo, milliseconds grace, const Log& log) {

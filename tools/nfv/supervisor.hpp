@@ -4,7 +4,13 @@
 //
 // Component states: "starting", "running", "restarting" (waiting for its
 // backoff), "exited (STATUS)" (restart = "never", or "on-failure" after exit
-// 0), "done (STATUS)" for the generator, "stopped (STATUS)" after teardown.
+// 0), "done (STATUS)" for the generator, "stopped (STATUS)" after teardown or
+// an operator's stop (vm.stop; not restarted until vnf.restart).
+//
+// Operator requests (nfv's control socket, nfvctl vnf/vm ...): restart a VNF
+// now (SIGTERM, then started again at once, counted as a restart), stop a VM
+// (SIGTERM, the guest shuts down; it stays stopped). Both wait for the old
+// process, bounded by kOperatorStopGrace, then SIGKILL.
 #pragma once
 
 #include <chrono>
@@ -17,6 +23,7 @@
 #include "commands.hpp"
 #include "nfv/control/jsonrpc.hpp"
 #include "topology.hpp"
+#include "vnf_counters.hpp"
 
 namespace nfv::topo {
 
@@ -44,6 +51,13 @@ class Supervisor {
   // Reaps exited children, restarts VNFs by policy. False when the switch is gone.
   bool supervise();
   control::Json status();
+  // Per VNF: state, pid, restarts, ports, control socket and counters (vnf.list).
+  control::Json vnf_list();
+  // Per VM: the above plus the VMM's view: its state, platform, uptime, exits by reason (vm.list).
+  control::Json vm_list();
+  // vnf.restart / vm.stop; an error names what is wrong (unknown name, not a VM).
+  Result<control::Json> restart_vnf(const std::string& name);
+  Result<control::Json> stop_vm(const std::string& name);
   // Stops everything in reverse order and removes leftovers; returns the
   // generator's result (null without one).
   control::Json teardown(const Log& log);
@@ -63,6 +77,10 @@ class Supervisor {
     unsigned failures = 0;            // consecutive quick failures (for the backoff)
     Clock::time_point started{};
     std::optional<Clock::time_point> restart_at;
+    // The last counters read from its control socket, for rates.
+    std::optional<VnfCounters> counters;
+    Clock::time_point counters_at{};
+    double rx_mpps = 0, tx_mpps = 0;
   };
 
   Result<control::Json> call(const std::string& method, const control::Json& params = control::Json::object());
@@ -72,6 +90,10 @@ class Supervisor {
   void stop_component(Component& c, int signo, std::chrono::milliseconds grace, const Log& log);
   std::string log_tail(const Component& c, size_t lines) const;
   void read_generator_progress();
+  Component* find_vnf(const std::string& name);
+  // A stats call on a VNF's control socket (null when it has none or does not answer).
+  control::Json vnf_call(const Component& c, const std::string& method);
+  control::Json vnf_row(Component& c);
 
   const Topology& t_;
   Programs programs_;

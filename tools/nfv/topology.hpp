@@ -50,8 +50,9 @@ struct VnfSpec {
   std::string port_options;           // appended to each --port spec (SDK), e.g. "queue-size=1024"
   // kind = "vm"
   std::string kernel;                 // resolved path of the guest ELF
-  std::string memory = "256M";
-  unsigned cpus = 1;
+  std::string memory = "256M";        // nfv-vmm --memory: N followed by M or G, 16M..3G
+  unsigned cpus = 1;                  // vCPUs: nfv-vmm runs 1 in this version
+  std::string cmdline;                // the guest's command line (nfv-vmm --cmdline)
   std::vector<MacAddress> macs;       // one per port
   std::string console;
   // positions for the cross-checks

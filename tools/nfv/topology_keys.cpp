@@ -148,25 +148,48 @@ Status vnf_kernel(VnfCtx& x, const Member& m) {
   return {};
 }
 
+// nfv-vmm's own limits (vmm/src/main.cpp): guest RAM 16M..3G, one vCPU.
+constexpr uint64_t kVmMemoryMinMiB = 16, kVmMemoryMaxMiB = 3 * 1024;
+constexpr unsigned kVmMaxCpus = 1;
+constexpr size_t kVmCmdlineMax = 4095;  // the boot layout's command-line page, without the NUL
+
 Status vnf_memory(VnfCtx& x, const Member& m) {
-  constexpr std::string_view kExpected = "a size like \"256M\" or \"1G\" (16M..64G)";
+  constexpr std::string_view kExpected = "a size like \"256M\" or \"1G\": N followed by M or G, 16M..3G (nfv-vmm's range)";
   auto s = x.c.string(*m.value, "'memory'", kExpected);
   if (!s) return std::move(s).error();
   uint64_t n = 0;
   const char* end = s->data() + s->size();
   const auto [p, ec] = std::from_chars(s->data(), end, n);
-  const bool shape = ec == std::errc() && p + 1 == end && (*p == 'M' || *p == 'G');
-  const uint64_t mib = shape ? (*p == 'G' ? n * 1024 : n) : 0;
-  if (!shape || n > (1u << 20) || mib < 16 || mib > 65536)
+  const bool shape = ec == std::errc() && p != s->data() && p + 1 == end && (*p == 'M' || *p == 'G');
+  const uint64_t mib = shape && n <= (1u << 20) ? (*p == 'G' ? n * 1024 : n) : 0;
+  if (!shape)
     return x.c.fail(where_of(m.value->source()), "'memory' is " + quote(*s), kExpected);
+  if (mib < kVmMemoryMinMiB || mib > kVmMemoryMaxMiB)
+    return x.c.fail(where_of(m.value->source()), "'memory' is " + quote(*s) + ", outside 16M..3G", kExpected);
   x.v.memory = *s;
   return {};
 }
 
 Status vnf_cpus(VnfCtx& x, const Member& m) {
-  auto n = x.c.integer(*m.value, "'cpus'", 1, 64, "an integer in 1..64 (vCPUs)");
+  constexpr std::string_view kExpected = "1 (nfv-vmm runs one vCPU per VM in this version; use more VMs to scale)";
+  auto n = x.c.integer(*m.value, "'cpus'", 1, kVmMaxCpus, kExpected);
   if (!n) return std::move(n).error();
   x.v.cpus = static_cast<unsigned>(*n);
+  return {};
+}
+
+Status vnf_cmdline(VnfCtx& x, const Member& m) {
+  constexpr std::string_view kExpected =
+      "the guest's command line: printable ASCII, at most 4095 bytes, e.g. \"mode=forward queue-size=1024\"";
+  auto s = x.c.string(*m.value, "'cmdline'", kExpected);
+  if (!s) return std::move(s).error();
+  const Where at = where_of(m.value->source());
+  if (s->size() > kVmCmdlineMax)
+    return x.c.fail(at, "'cmdline' is " + std::to_string(s->size()) + " bytes long", kExpected);
+  for (char ch : *s)
+    if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e)
+      return x.c.fail(at, "'cmdline' is " + quote(*s) + ", which has a control or non-ASCII character", kExpected);
+  x.v.cmdline = std::move(*s);
   return {};
 }
 
@@ -205,6 +228,7 @@ constexpr VnfKey kVnfKeys[] = {
     {"kernel", Only::vm, vnf_kernel},
     {"memory", Only::vm, vnf_memory},     {"cpus", Only::vm, vnf_cpus},
     {"macs", Only::vm, vnf_macs},         {"console", Only::vm, vnf_console},
+    {"cmdline", Only::vm, vnf_cmdline},
 };
 
 std::string vnf_key_list(Only only) {

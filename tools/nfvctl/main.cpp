@@ -1,8 +1,9 @@
 // nfvctl: a thin command-line client for nfv-switch's JSON-RPC socket
-// (docs/switch-rpc.md). Each verb calls one method and prints its result as a
+// (docs/switch-rpc.md) and, for the vnf/vm verbs, the `nfv up` launcher's
+// (docs/topology.md). Each verb calls one method and prints its result as a
 // table, or as JSON with --json. The verbs are listed in verbs.cpp.
 //
-// Exit codes: 0 ok, 1 the switch answered with an error (or the call failed
+// Exit codes: 0 ok, 1 the program answered with an error (or the call failed
 // after connecting), 2 bad command line, 3 cannot connect to the socket.
 #include <cmath>
 #include <cstdlib>
@@ -21,9 +22,11 @@ using nfvctl::kExitServerError;
 using nfvctl::kExitUsage;
 
 constexpr const char* kDefaultSocket = "/run/nfv/switch.sock";
+constexpr const char* kDefaultNfvSocket = "/run/nfv/nfv.sock";  // `nfv up --socket`'s default
 
 struct GlobalOptions {
   std::string socket = kDefaultSocket;
+  std::string nfv_socket = kDefaultNfvSocket;
   bool json = false;
   double timeout_s = 5.0;
 };
@@ -56,7 +59,12 @@ std::vector<Command> add_verbs(CLI::App& app, nfvctl::VerbOptions& options) {
   return commands;
 }
 
-std::string connect_hint(nfv::Errc code) {
+std::string connect_hint(nfv::Errc code, nfvctl::Target target) {
+  if (target == nfvctl::Target::launcher_socket) {
+    return code == nfv::Errc::not_found || code == nfv::Errc::disconnected
+               ? "is `nfv up` running? (--nfv-socket or NFV_SOCKET select another socket)"
+               : "check the socket path and your permissions on it";
+  }
   switch (code) {
     case nfv::Errc::not_found:
     case nfv::Errc::disconnected:
@@ -73,7 +81,7 @@ std::string connect_hint(nfv::Errc code) {
 std::optional<nfv::control::JsonRpcClient> nfvctl::connect_switch(const RunContext& ctx) {
   auto client = nfv::control::JsonRpcClient::connect(ctx.socket, ctx.timeout);
   if (!client) {
-    std::cerr << "nfvctl: " << client.error().message << "; " << connect_hint(client.error().code)
+    std::cerr << "nfvctl: " << client.error().message << "; " << connect_hint(client.error().code, ctx.target)
               << '\n';
     return std::nullopt;
   }
@@ -85,9 +93,10 @@ namespace {
 int run_verb(const GlobalOptions& global, const Command& command,
              const nfvctl::VerbOptions& options, const CLI::App& root) {
   const nfvctl::Verb& verb = *command.verb;
-  const nfvctl::RunContext ctx{global.socket,
+  const bool launcher = verb.target == nfvctl::Target::launcher_socket;
+  const nfvctl::RunContext ctx{launcher ? global.nfv_socket : global.socket,
                                std::chrono::milliseconds(std::llround(global.timeout_s * 1000.0)),
-                               global.json, &root};
+                               global.json, &root, verb.target};
   if (verb.run != nullptr) {
     try {
       return verb.run(ctx, *command.app, options);
@@ -132,17 +141,21 @@ int run_verb(const GlobalOptions& global, const Command& command,
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"nfvctl: control a running nfv-switch through its JSON-RPC socket"};
+  CLI::App app{"nfvctl: control a running nfv-switch (and the VNFs of `nfv up`) through their JSON-RPC sockets"};
   app.fallthrough();  // global options may also follow the verb
   app.require_subcommand(1);
   app.footer(
-      "Exit codes: 0 ok, 1 the switch answered with an error, 2 bad command line, "
+      "Exit codes: 0 ok, 1 the program answered with an error, 2 bad command line, "
       "3 cannot connect.");
 
   GlobalOptions global;
   app.add_option("--socket", global.socket,
                  "control socket of the program to talk to (the switch by default)")
       ->envname("NFV_SWITCH_SOCKET")
+      ->capture_default_str();
+  app.add_option("--nfv-socket", global.nfv_socket,
+                 "control socket of the `nfv up` launcher (the vnf and vm verbs)")
+      ->envname("NFV_SOCKET")
       ->capture_default_str();
   app.add_flag("--json", global.json, "print the method's result as JSON");
   app.add_option("--timeout", global.timeout_s, "seconds to wait for the switch")

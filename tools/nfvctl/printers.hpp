@@ -1,4 +1,5 @@
-// Human-readable output for each nfv-switch method's result (docs/switch-rpc.md).
+// Human-readable output for each nfv-switch method's result (docs/switch-rpc.md)
+// and the launcher's (launcher_printers.cpp).
 // A printer may throw Json::exception on a result of an unexpected shape; the
 // caller then prints the JSON instead.
 #pragma once
@@ -21,5 +22,10 @@ void print_rule(const Json& result, std::ostream& out);
 void print_rule_list(const Json& result, std::ostream& out);
 void print_rule_deleted(const Json& result, std::ostream& out);
 void print_json(const Json& result, std::ostream& out);
+// The `nfv up` launcher's methods (launcher_printers.cpp).
+void print_vnf_list(const Json& result, std::ostream& out);
+void print_vnf_restarted(const Json& result, std::ostream& out);
+void print_vm_list(const Json& result, std::ostream& out);
+void print_vm_stopped(const Json& result, std::ostream& out);
 
 }  // namespace nfvctl

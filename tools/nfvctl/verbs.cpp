@@ -13,6 +13,15 @@ void name_argument(CLI::App& cmd, VerbOptions& o) {
   cmd.add_option("NAME", o.name, "port name")->required();
 }
 
+// The positional names VM and VNF are what the completion script offers names for.
+void vm_argument(CLI::App& cmd, VerbOptions& o) {
+  cmd.add_option("VM", o.name, "VM name (a [[vnf]] with kind = \"vm\"; see nfvctl vm list)")->required();
+}
+
+void vnf_argument(CLI::App& cmd, VerbOptions& o) {
+  cmd.add_option("VNF", o.name, "VNF name (see nfvctl vnf list)")->required();
+}
+
 CLI::Validator mac_address() {
   return CLI::Validator(
       [](std::string& text) {
@@ -263,6 +272,38 @@ const std::vector<Verb>& verb_table() {
        nullptr,
        nullptr,
        print_pmd_stats},
+      {{"vnf", "list"},
+       "vnf.list",
+       "list the VNFs of a running `nfv up`: state, pid, restarts, counters",
+       nullptr,
+       nullptr,
+       print_vnf_list,
+       nullptr,
+       Target::launcher_socket},
+      {{"vnf", "restart"},
+       "vnf.restart",
+       "restart a VNF (or start a stopped one) now",
+       vnf_argument,
+       name_params,
+       print_vnf_restarted,
+       nullptr,
+       Target::launcher_socket},
+      {{"vm", "list"},
+       "vm.list",
+       "list the VMs of a running `nfv up`: state, pid, counters, VM exits by reason",
+       nullptr,
+       nullptr,
+       print_vm_list,
+       nullptr,
+       Target::launcher_socket},
+      {{"vm", "stop"},
+       "vm.stop",
+       "stop a VM (its guest shuts down; it stays stopped until `vnf restart`)",
+       vm_argument,
+       name_params,
+       print_vm_stopped,
+       nullptr,
+       Target::launcher_socket},
       {{"call"},
        "",
        "call any method and print its raw result (for debugging)",
@@ -278,6 +319,8 @@ std::string group_help(const std::string& word) {
   if (word == "mac") return "inspect or flush the MAC learning table";
   if (word == "pmd") return "inspect the poll-mode driver threads";
   if (word == "rule") return "manage the flow rules (match, priority, actions)";
+  if (word == "vnf") return "the VNFs of a running `nfv up` (its control socket, --nfv-socket)";
+  if (word == "vm") return "the VMs of a running `nfv up` (its control socket, --nfv-socket)";
   return word + " commands";
 }
 

@@ -1,5 +1,6 @@
 // The nfvctl verb table: each verb is a command-line path ("port add"), the
-// switch method it calls, how its options become params, and how its result is
+// method it calls (on the switch's socket, or on the `nfv up` launcher's for
+// the vnf/vm verbs), how its options become params, and how its result is
 // printed. main.cpp builds the CLI from this table; nothing else lists verbs.
 #pragma once
 
@@ -18,7 +19,7 @@ namespace nfvctl {
 // Everything the verbs' options write into. One instance per run; only the
 // chosen verb's options are set.
 struct VerbOptions {
-  std::string name;  // port show/add/del NAME
+  std::string name;  // port show/add/del NAME, vm stop VM, vnf restart VNF
   std::string type;
   std::string path;
   std::string mode;
@@ -47,6 +48,10 @@ struct VerbOptions {
   std::string shell;      // completion SHELL
 };
 
+// Whose control socket a verb talks to: --socket (the switch by default) or
+// --nfv-socket (the `nfv up` launcher, /run/nfv/nfv.sock by default).
+enum class Target { switch_socket, launcher_socket };
+
 // What a verb with its own run function gets (verbs that make several calls,
 // or none).
 struct RunContext {
@@ -54,6 +59,7 @@ struct RunContext {
   std::chrono::milliseconds timeout;
   bool json = false;
   const CLI::App* root = nullptr;  // for completion
+  Target target = Target::switch_socket;  // for the hint when connecting fails
 };
 
 // Connects to ctx.socket; on failure prints the error with a hint and returns
@@ -72,6 +78,7 @@ struct Verb {
   void (*print)(const Json& result, std::ostream& out);
   // When set, the verb runs this instead of one call + print; returns the exit code.
   int (*run)(const RunContext& ctx, const CLI::App& cmd, const VerbOptions& options) = nullptr;
+  Target target = Target::switch_socket;
 };
 
 const std::vector<Verb>& verb_table();

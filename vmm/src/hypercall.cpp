@@ -70,11 +70,17 @@ HypercallStatus HypercallPort::handle(Hypercall& h) {
       if (text == nullptr) return HypercallStatus::bad_argument;
       std::lock_guard lock(stats_mu_);
       stats_.assign(reinterpret_cast<const char*>(text), h.arg[1]);
+      if (!first_publish_) first_publish_ = std::chrono::steady_clock::now();
       ++counters_.stats_published;
       return HypercallStatus::ok;
     }
   }
   return HypercallStatus::bad_op;
+}
+
+std::optional<std::chrono::steady_clock::time_point> HypercallPort::first_publish() const {
+  std::lock_guard lock(stats_mu_);
+  return first_publish_;
 }
 
 std::string HypercallPort::published_stats() const {

@@ -10,9 +10,11 @@
 // counted; it never stops the VMM.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "console.hpp"
@@ -52,6 +54,8 @@ class HypercallPort final : public IoHandler {
   const HypercallCounters& counters() const noexcept { return counters_; }
   // The last JSON text the guest published ("" when none).
   std::string published_stats() const;
+  // When the guest first published (its poll loop's "ready"), if it has.
+  std::optional<std::chrono::steady_clock::time_point> first_publish() const;
 
  private:
   guest::HypercallStatus handle(guest::Hypercall& h);
@@ -62,6 +66,7 @@ class HypercallPort final : public IoHandler {
   std::mutex mu_;  // one call at a time (vCPUs may call concurrently)
   mutable std::mutex stats_mu_;
   std::string stats_;
+  std::optional<std::chrono::steady_clock::time_point> first_publish_;
   HypercallCounters counters_;
 };
 

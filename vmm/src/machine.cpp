@@ -251,6 +251,13 @@ control::Json Machine::stats() const {
         {"mmio_unhandled_reads", mmio_.unhandled_reads()},
         {"mmio_unhandled_writes", mmio_.unhandled_writes()}}},
       {"net", nets}};
+  // Boot timings from nfv-vmm's start: set-up (KVM, RAM, image, devices) and the guest's
+  // first stats publication, which nfv::run makes when its poll loop starts.
+  using ms = std::chrono::duration<double, std::milli>;
+  const auto t0 = config_.process_start.value_or(started_at_);
+  control::Json boot = {{"setup_ms", ms(started_at_ - t0).count()}};
+  if (const auto ready = hypercall_->first_publish()) boot["to_first_publish_ms"] = ms(*ready - t0).count();
+  out["boot"] = boot;
   const std::string g = hypercall_->published_stats();
   if (!g.empty()) {
     auto parsed = control::Json::parse(g, nullptr, false);

@@ -51,6 +51,8 @@ struct MachineConfig {
   std::string console;         // "" or "-": stdout
   RamBacking backing = RamBacking::prefer_hugepages;
   std::string name = "vm";
+  // When nfv-vmm started (for the boot timings in stats); default: when the Machine is created.
+  std::optional<std::chrono::steady_clock::time_point> process_start;
 };
 
 class Machine {

@@ -8,7 +8,8 @@
 // Exit status: the guest's exit code when it shuts down by itself; 1 when it
 // faulted or could not start (the reason is logged); 2 for a bad command line.
 // SIGINT/SIGTERM (or the `shutdown` RPC) tell the guest to stop; when it has
-// not shut down within --stop-timeout its vCPUs are stopped.
+// not shut down within --stop-timeout-ms its vCPUs are stopped, as they are on
+// a second signal (500 ms or more after the first).
 // JSON-RPC (--control): status, stats, pause, resume, shutdown.
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -130,12 +131,20 @@ int main(int argc, char** argv) {
   }
   if (cfg.nets.size() > 4) return fail_usage("--net: at most 4 devices");
 
+  cfg.process_start = t_start;
   control::EventLoop loop;
   bool signalled = false;
+  std::chrono::steady_clock::time_point first_signal;
   std::unique_ptr<Machine> vm;
   if (auto s = loop.handle_termination_signals([&](int) {
+        // A second signal forces the stop, unless it follows the first within 500 ms:
+        // `timeout` and process-group kills deliver one signal twice.
+        if (vm && signalled && std::chrono::steady_clock::now() - first_signal < std::chrono::milliseconds(500)) {
+          return;
+        }
         if (vm && !signalled) {
           signalled = true;
+          first_signal = std::chrono::steady_clock::now();
           spdlog::info("stopping: asking the guest to shut down");
           vm->request_stop();
           loop.add_timer(std::chrono::milliseconds(stop_timeout_ms), [&] {

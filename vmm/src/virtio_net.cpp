@@ -155,7 +155,7 @@ void VirtioNetDevice::update_irq_routes() {
     if (v != VIRTIO_MSI_NO_VECTOR) {
       const MsixVector m = transport_->msix_vector(v);
       // Only messages to the local APIC window (what MsixTable would deliver itself).
-      if (!m.masked && (m.address >> 20) == 0xfee) route = Vm::MsiMessage{m.address, m.data};
+      if (!m.masked && is_apic_msi_address(m.address)) route = Vm::MsiMessage{m.address, m.data};
     }
     if (auto s = w_.vm.set_msi_route(irq_gsi(q), route); !s) {
       ++counters_.irq_route_failures;
@@ -332,6 +332,7 @@ control::Json VirtioNetDevice::stats() const {
             {"late_write", t.late_write.load()},
             {"activate_failed", t.activate_failed.load()},
             {"needs_reset", t.needs_reset.load()},
+            {"bad_writes", t.bad_writes()},
             {"resets", t.resets.load()},
             {"notifies", t.notifies.load()},
             {"interrupts", t.interrupts.load()}}}};

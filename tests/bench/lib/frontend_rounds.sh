@@ -53,6 +53,8 @@ cleanup() {
   sleep 1
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   rm -rf "$RUN"
+  # DPDK leaves its runtime directory even with --in-memory: remove our own prefixes' only
+  rm -rf /var/run/dpdk/nfvsb-be-$$ /var/run/dpdk/nfvsb-fe-$$
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -6,7 +6,9 @@
 #include <string>
 
 #include "chain_rules.hpp"
+#include "commands.hpp"
 #include "topology.hpp"
+#include "vnf_counters.hpp"
 
 using nfv::topo::CheckEnv;
 using nfv::topo::parse_topology;
@@ -232,4 +234,98 @@ TEST_CASE("a file that cannot be read") {
   auto t = nfv::topo::load_topology("/nonexistent/topology.toml", kEnv);
   REQUIRE(!t.ok());
   CHECK(t.error().message == "/nonexistent/topology.toml: cannot read: No such file or directory");
+}
+
+namespace {
+
+// The base with its VNF as a VM whose kernel is /bin/true (an ELF): lines 25..31 become
+// [[vnf]] name kind kernel memory ports cores, and `extra` goes before `ports` (line 30).
+std::string vm_base(const std::string& extra = "") {
+  return edit("kind = \"process\"\nbinary = \"/bin/true\"\nargs = [\"--mode\", \"forward\"]\n",
+              "kind = \"vm\"\nkernel = \"/bin/true\"\nmemory = \"256M\"\n" + extra);
+}
+
+}  // namespace
+
+TEST_CASE("VM keys: memory and cpus within nfv-vmm's limits, cmdline") {
+  check_error(edit("memory = \"256M\"", "memory = \"4G\"", vm_base()),
+              "t.toml:29:10: 'memory' is \"4G\", outside 16M..3G");
+  check_error(edit("memory = \"256M\"", "memory = \"8M\"", vm_base()), "t.toml:29:10: 'memory' is \"8M\", outside 16M..3G");
+  check_error(edit("memory = \"256M\"", "memory = \"M\"", vm_base()), "t.toml:29:10: 'memory' is \"M\"");
+  check_error(edit("memory = \"256M\"", "memory = \"1.5G\"", vm_base()), "t.toml:29:10: 'memory' is \"1.5G\"");
+  check_error(edit("memory = \"256M\"", "memory = 256", vm_base()), "t.toml:29:10: 'memory' is an integer");
+  {
+    auto t = parse_topology(edit("memory = \"256M\"", "memory = \"3G\"", vm_base()), "t.toml", kEnv);
+    REQUIRE_MESSAGE(t.ok(), t.error().message);
+    CHECK(t->vnfs[0].memory == "3G");
+  }
+  // nfv-vmm refuses more than one vCPU: so does the check, pointing at the value.
+  const std::string two = error_of(vm_base("cpus = 2\n"));
+  CHECK_MESSAGE(two.rfind("t.toml:30:8: 'cpus' is 2; expected 1 (nfv-vmm runs one vCPU", 0) == 0, two);
+  check_error(vm_base("cpus = 0\n"), "t.toml:30:8: 'cpus' is 0");
+  check_error(vm_base("cmdline = [\"mode=forward\"]\n"), "t.toml:30:11: 'cmdline' is an array");
+  check_error(vm_base("cmdline = \"mode=forward\\npool=1\"\n"),
+              "t.toml:30:11: 'cmdline' is \"mode=forward\\x0apool=1\", which has a control or non-ASCII character");
+  check_error(vm_base("cmdline = \"" + std::string(4096, 'x') + "\"\n"), "t.toml:30:11: 'cmdline' is 4096 bytes long");
+  check_error(vm_base("args = [\"x\"]\n"), "t.toml:30:1: 'args' is a process key but vnf 'fw' has kind \"vm\"");
+  check_error(edit("args = [", "cmdline = \"x\"\nargs = ["), "t.toml:29:1: 'cmdline' is a vm key but vnf 'fw' has kind \"process\"");
+  auto t = parse_topology(vm_base("cmdline = \"mode=forward queue-size=1024\"\ncpus = 1\n"), "t.toml", kEnv);
+  REQUIRE_MESSAGE(t.ok(), t.error().message);
+  CHECK(t->vnfs[0].cmdline == "mode=forward queue-size=1024");
+  CHECK(t->vnfs[0].cpus == 1);
+}
+
+TEST_CASE("a relative kernel is found in the build directory") {
+  // kEnv's build directory is /usr: "bin/true" is /usr/bin/true.
+  auto t = parse_topology(edit("kernel = \"/bin/true\"", "kernel = \"bin/true\"", vm_base()), "t.toml", kEnv);
+  REQUIRE_MESSAGE(t.ok(), t.error().message);
+  CHECK(t->vnfs[0].kernel == "/usr/bin/true");
+  check_error(edit("kernel = \"/bin/true\"", "kernel = \"sample-vnfs/l2fwd/l2fwd.elf\"", vm_base()),
+              "t.toml:28:10: 'kernel' is \"sample-vnfs/l2fwd/l2fwd.elf\": \"/usr/sample-vnfs/l2fwd/l2fwd.elf\" does not exist");
+}
+
+TEST_CASE("a VM's nfv-vmm command line: name, kernel, cmdline, nets with MACs, control socket, pinning") {
+  auto t = parse_topology(vm_base("cmdline = \"mode=forward\"\n"), "t.toml", kEnv);
+  REQUIRE_MESSAGE(t.ok(), t.error().message);
+  const nfv::topo::Programs programs{"/x/nfv-switch", "/x/nfv-gen", "/x/nfv-vmm"};
+  const nfv::topo::LaunchSpec s = nfv::topo::vnf_command(*t, t->vnfs[0], programs, "/run/x");
+  const std::vector<std::string> want = {
+      "/x/nfv-vmm", "--name", "fw", "--kernel", "/bin/true", "--memory", "256M", "--cpus", "1",
+      "--net", "path=/tmp/t/in.sock,mac=52:54:00:00:00:00", "--net", "path=/tmp/t/out.sock,mac=52:54:00:00:00:01",
+      "--control", "/run/x/fw.sock", "--cmdline", "mode=forward idle=adaptive"};
+  CHECK(s.argv == want);
+  CHECK(s.cpus == std::vector<unsigned>{0});
+  CHECK(s.log_file == "/run/x/fw.log");
+}
+
+TEST_CASE("VNF counters from a process's and a VM's stats answers") {
+  using nfv::control::Json;
+  using nfv::topo::VnfKind;
+  const Json process = Json::parse(R"({"ports": [
+      {"name": "p0", "rx_packets": 10, "tx_packets": 7, "tx_dropped": 1},
+      {"name": "p1", "rx_packets": 5, "tx_packets": 8, "tx_dropped": 2}],
+    "workers": [{"thread": 0, "dropped": 3}], "pools": []})");
+  auto c = nfv::topo::counters_from_stats(VnfKind::process, process);
+  REQUIRE(c);
+  CHECK(c->rx_packets == 15);
+  CHECK(c->tx_packets == 15);
+  CHECK(c->drops == 6);
+  // A VM: the guest's published counters under "vnf"; none before the guest publishes.
+  const Json vm = Json::parse(R"({"vcpus": [{"index": 0, "exits": {"io": 4, "mmio": 6, "hlt": 0}}],
+    "vnf": {"worker": {"packets": 9, "dropped": 1},
+            "ports": [{"rx_packets": 9, "tx_packets": 4, "tx_ring_full": 2}, {"rx_packets": 0, "tx_packets": 5}],
+            "vnf": {"forwarded": 9}}})");
+  c = nfv::topo::counters_from_stats(VnfKind::vm, vm);
+  REQUIRE(c);
+  CHECK(c->rx_packets == 9);
+  CHECK(c->tx_packets == 9);
+  CHECK(c->drops == 3);
+  CHECK_FALSE(nfv::topo::counters_from_stats(VnfKind::vm, Json::parse(R"({"vcpus": []})")));
+  CHECK_FALSE(nfv::topo::counters_from_stats(VnfKind::process, Json(nullptr)));
+  CHECK_FALSE(nfv::topo::counters_from_stats(VnfKind::vm, Json::parse(R"({"vnf": "not json"})")));
+  const Json exits = nfv::topo::exits_by_reason(vm);
+  CHECK(exits.value("io", 0) == 4);
+  CHECK(exits.value("mmio", 0) == 6);
+  CHECK(nfv::topo::exits_by_reason(Json::parse(R"({"vcpus": [{"exits": {"io": 1}}, {"exits": {"io": 2}}]})"))
+            .value("io", 0) == 3);
 }

@@ -187,12 +187,12 @@ TEST_CASE("Linux's virtio_pci_modern init sequence activates the backend") {
   r.g.mw(r.dev->notify_address(1), 2, 1);
   CHECK(r.be.notified == std::vector<uint16_t>{1});
   CHECK(r.dev->counters().notifies == 1);
-  // Queue writes after DRIVER_OK are ignored and counted.
+  // Queue writes after DRIVER_OK are ignored, counted and a driver error.
   r.cw(cc::queue_select, 2, 0);
   r.cw(cc::queue_size, 2, 64);
   CHECK(r.cr(cc::queue_size, 2) == 128);
   CHECK(r.dev->counters().late_write == 1);
-  CHECK(!r.needs_reset());
+  CHECK(r.needs_reset());
   // Device-specific config through the BAR, any width.
   r.be.config = {0x52, 0x54, 0, 0x12, 0x34, 0x56, 1, 0, 1, 0, 0xdc, 0x05};
   CHECK(r.g.mr(kBar + virtio_bar::device, 4) == 0x12005452);
@@ -256,10 +256,14 @@ TEST_CASE("MSI-X table writes, entry and function masking, pending bits") {
   CHECK(r.g.mr(kBar + virtio_bar::msix_pba, 8) == 0);
   CHECK(r.dev->counters().bad_access == 1);
   CHECK(r.dev->counters().read_only_write == 1);
+  // Both are driver errors: NEEDS_RESET, and with DRIVER_OK a config interrupt (2.1.2).
+  CHECK(r.needs_reset());
+  REQUIRE(r.msi.sent.size() == 3);
+  CHECK(r.msi.sent[2].data == 0x40);
   // MSI-X disabled: nothing is sent.
   r.g.cfg_write(kSlot, *cap + 2, 2, 0);
   r.dev->signal_queue(0);
-  CHECK(r.msi.sent.size() == 2);
+  CHECK(r.msi.sent.size() == 3);
   CHECK(r.dev->counters().interrupts_lost >= 1);
 }
 
@@ -273,9 +277,10 @@ TEST_CASE("feature negotiation refuses what the device does not offer") {
   r.negotiate(1ull << 32);
   CHECK((r.status() & VIRTIO_STATUS_FEATURES_OK) != 0);
   r.cw(cc::driver_feature_select, 4, 0);
-  r.cw(cc::driver_feature, 4, 1u << 29);  // after FEATURES_OK: ignored
+  r.cw(cc::driver_feature, 4, 1u << 29);  // after FEATURES_OK: ignored, a driver error
   CHECK(r.dev->driver_features() == 1ull << 32);
   CHECK(r.dev->counters().late_write == 1);
+  CHECK(r.needs_reset());
   // Bits beyond 63 are never offered.
   r.cw(cc::device_status, 1, 0);
   r.add_status(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
@@ -327,6 +332,40 @@ TEST_CASE("every class of bad guest value sets NEEDS_RESET and is counted") {
     r.cw(cc::queue_enable, 2, 1);
     r.add_status(VIRTIO_STATUS_DRIVER_OK);
     CHECK(r.be.activations == 0);
+    expect_reset(c.bad_ring, 1);
+  }
+  SUBCASE("overlapping rings fail DRIVER_OK, within a queue and across queues") {
+    r.negotiate(r.be.features);
+    r.setup_queue(0, 128, VIRTIO_MSI_NO_VECTOR);
+    r.cw(cc::queue_driver, 8, Rig::desc(0) + 0x100);  // inside the descriptor table
+    r.cw(cc::queue_enable, 2, 1);
+    r.add_status(VIRTIO_STATUS_DRIVER_OK);
+    CHECK(r.be.activations == 0);
+    expect_reset(c.bad_ring, 1);
+    r.negotiate(r.be.features);
+    r.setup_queue(0, 128, VIRTIO_MSI_NO_VECTOR);
+    r.cw(cc::queue_enable, 2, 1);
+    r.setup_queue(1, 128, VIRTIO_MSI_NO_VECTOR);
+    r.cw(cc::queue_device, 8, Rig::used(0));  // queue 0's used ring
+    r.cw(cc::queue_enable, 2, 1);
+    r.add_status(VIRTIO_STATUS_DRIVER_OK);
+    CHECK(r.be.activations == 0);
+    expect_reset(c.bad_ring, 2);
+  }
+  SUBCASE("queue_enable before the addresses, then DRIVER_OK") {
+    r.negotiate(r.be.features);
+    r.cw(cc::queue_select, 2, 0);
+    r.cw(cc::queue_enable, 2, 1);
+    r.add_status(VIRTIO_STATUS_DRIVER_OK);
+    CHECK(r.be.activations == 0);
+    expect_reset(c.bad_ring, 1);
+  }
+  SUBCASE("a ring at the top of the address space") {
+    r.negotiate(r.be.features);
+    r.setup_queue(0, 128, VIRTIO_MSI_NO_VECTOR);
+    r.cw(cc::queue_desc, 8, ~uint64_t{0xf});
+    r.cw(cc::queue_enable, 2, 1);
+    r.add_status(VIRTIO_STATUS_DRIVER_OK);
     expect_reset(c.bad_ring, 1);
   }
   SUBCASE("writes to read-only fields") {
@@ -396,11 +435,36 @@ TEST_CASE("every class of bad guest value sets NEEDS_RESET and is counted") {
   }
   SUBCASE("unknown BAR offsets") {
     CHECK(r.g.mr(kBar + 0x7000, 4) == 0xffffffff);
+    CHECK(!r.needs_reset());  // reads change nothing
     r.g.mw(kBar + virtio_bar::isr, 1, 1);
+    expect_reset(c.read_only_write, 1);
     r.g.mw(kBar + virtio_bar::notify + 2, 2, 0);  // between two doorbells
-    CHECK(c.bad_access == 2);
-    CHECK(c.read_only_write == 1);
+    expect_reset(c.bad_access, 2);
+    r.g.mw(kBar + virtio_bar::notify + 4 * 2, 2, 2);  // queue 2 does not exist
+    expect_reset(c.bad_access, 3);
+    r.g.mw(kBar + 0x7000, 4, 1);  // no register
+    expect_reset(c.bad_access, 4);
     CHECK(r.be.notified.empty());
+  }
+  SUBCASE("device config the backend does not accept is read-only") {
+    r.g.mw(kBar + virtio_bar::device, 4, 0x11223344);
+    CHECK(r.be.config[0] == 0);
+    expect_reset(c.read_only_write, 1);
+  }
+  SUBCASE("MSI-X table and PBA garbage") {
+    r.g.mw(kBar + virtio_bar::msix_table + 1, 4, 0);  // misaligned
+    expect_reset(c.bad_access, 1);
+    r.g.mw(kBar + virtio_bar::msix_table + 16 * r.dev->msix_size(), 4, 0);  // past the table
+    expect_reset(c.bad_access, 2);
+    r.g.mw(kBar + virtio_bar::msix_pba, 4, 1);
+    expect_reset(c.read_only_write, 1);
+  }
+  SUBCASE("queue writes after the queue was enabled") {
+    r.negotiate(r.be.features);
+    r.cw(cc::queue_select, 2, 0);
+    r.cw(cc::queue_enable, 2, 1);
+    r.cw(cc::queue_desc, 8, Rig::desc(0));
+    expect_reset(c.late_write, 1);
   }
 }
 
@@ -468,4 +532,29 @@ TEST_CASE("create() refuses bad BAR addresses and backends") {
   auto bad = VirtioPciDevice::create(be, ram.memory, msi, kBar);
   REQUIRE(!bad);
   CHECK(bad.error().message.find("VERSION_1") != std::string::npos);
+}
+
+TEST_CASE("MSI-X messages outside the APIC window are dropped, not sent") {
+  Rig r;
+  r.full_init();
+  const uint64_t e0 = kBar + virtio_bar::msix_table;
+  r.g.mw(e0, 4, 0xdead0000);  // config vector 0 now points nowhere an x86 guest can mean
+  r.dev->config_changed();
+  CHECK(r.msi.sent.empty());
+  CHECK(r.dev->counters().interrupts_lost == 1);
+  r.g.mw(e0, 4, 0xfee00000);
+  r.g.mw(e0 + 4, 4, 1);  // high dword set: not the APIC window either
+  r.dev->config_changed();
+  CHECK(r.msi.sent.empty());
+  r.g.mw(e0 + 4, 4, 0);
+  r.dev->config_changed();
+  REQUIRE(r.msi.sent.size() == 1);
+  CHECK(r.msi.sent[0].address == 0xfee00000);
+  // A pending vector unmasked with a garbage address is dropped too.
+  r.g.mw(e0 + 12, 4, 1);
+  r.dev->config_changed();
+  r.g.mw(e0, 4, 0x1000);
+  r.g.mw(e0 + 12, 4, 0);
+  CHECK(r.msi.sent.size() == 1);
+  CHECK(!r.needs_reset());  // aligned table writes are valid PCI writes
 }

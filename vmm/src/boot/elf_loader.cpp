@@ -30,11 +30,19 @@ Result<LoadedImage> load_elf(std::span<const uint8_t> file, std::span<uint8_t> r
   LoadedImage img;
   img.lowest = UINT64_MAX;
   unsigned loads = 0;
+  bool entry_ok = false;
   for (unsigned i = 0; i < eh.e_phnum; ++i) {
     Elf64_Phdr ph;
     std::memcpy(&ph, file.data() + eh.e_phoff + i * sizeof ph, sizeof ph);
     if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
     const uint64_t pa = ph.p_paddr;
+    if (ph.p_vaddr != pa) {
+      // The guest starts on identity page tables: its entry point and code are virtual addresses.
+      return make_error(Errc::invalid_argument,
+                        fmt::format("ELF segment {}: virtual address {:#x} differs from its physical address {:#x}; "
+                                    "link the guest with identity addresses (no AT())",
+                                    i, ph.p_vaddr, pa));
+    }
     if (ph.p_filesz > ph.p_memsz) {
       return make_error(Errc::invalid_argument, fmt::format("ELF segment {}: file size above memory size", i));
     }
@@ -49,13 +57,15 @@ Result<LoadedImage> load_elf(std::span<const uint8_t> file, std::span<uint8_t> r
     }
     std::memcpy(ram.data() + pa, file.data() + ph.p_offset, ph.p_filesz);
     std::memset(ram.data() + pa + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+    if (eh.e_entry >= pa && eh.e_entry - pa < ph.p_memsz && (ph.p_flags & PF_X)) entry_ok = true;
     img.lowest = std::min(img.lowest, pa);
     img.end = std::max(img.end, pa + ph.p_memsz);
     ++loads;
   }
   if (loads == 0) return make_error(Errc::invalid_argument, "ELF has no loadable segment");
-  if (eh.e_entry < img.lowest || eh.e_entry >= img.end) {
-    return make_error(Errc::invalid_argument, fmt::format("ELF entry point {:#x} is outside its segments", eh.e_entry));
+  if (!entry_ok) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("ELF entry point {:#x} is not inside an executable segment", eh.e_entry));
   }
   img.entry = eh.e_entry;
   return img;

@@ -3,8 +3,10 @@
 //
 // Accepted: ELFCLASS64, little-endian, ET_EXEC, EM_X86_64, at least one
 // PT_LOAD; every PT_LOAD segment must lie wholly inside RAM at or above
-// `lowest` (the VMM's boot structures sit below it), with p_filesz <= p_memsz
-// and its file bytes inside the file. The segments are loaded at their
+// `lowest` (the VMM's boot structures sit below it), with p_vaddr == p_paddr
+// (the guest starts on identity page tables), p_filesz <= p_memsz and its file
+// bytes inside the file; the entry point must lie inside an executable
+// (PF_X) segment. The segments are loaded at their
 // physical addresses (p_paddr), the bytes past p_filesz zeroed. Anything else
 // is refused with a message naming the segment and the rule it breaks; the
 // file is never trusted for a size or offset before it is checked.

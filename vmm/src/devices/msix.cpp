@@ -44,7 +44,7 @@ int MsixTable::table_write(uint64_t offset, std::span<const uint8_t> data, MsiSi
   e = Entry{words[0], words[1], words[2], words[3] & 1};  // vector control: only the mask bit is defined
   if (pending_[v] && deliverable(e)) {
     pending_[v] = false;
-    if (sink) sink->signal(uint64_t{e.addr_hi} << 32 | e.addr_lo, e.data);
+    send(e, sink);
   }
   return v;
 }
@@ -75,7 +75,7 @@ void MsixTable::deliver_pending(MsiSink* sink) {
   for (std::size_t v = 0; v < entries_.size(); ++v) {
     if (pending_[v] && deliverable(entries_[v])) {
       pending_[v] = false;
-      if (sink) sink->signal(uint64_t{entries_[v].addr_hi} << 32 | entries_[v].addr_lo, entries_[v].data);
+      send(entries_[v], sink);
     }
   }
 }
@@ -88,7 +88,15 @@ bool MsixTable::raise(uint16_t vector, MsiSink* sink) {
     ++left_pending_;
     return false;
   }
-  if (sink) sink->signal(uint64_t{e.addr_hi} << 32 | e.addr_lo, e.data);
+  return send(e, sink);
+}
+
+bool MsixTable::send(const Entry& e, MsiSink* sink) {
+  if (!is_apic_msi_address(uint64_t{e.addr_hi} << 32 | e.addr_lo)) {
+    ++bad_messages_;
+    return false;
+  }
+  if (sink) sink->signal(e.addr_lo, e.data);
   return true;
 }
 

@@ -8,7 +8,10 @@
 // function mask) sets its pending bit and is delivered when unmasked.
 // Accesses: aligned dwords or qwords (6.8.2); others are ignored and counted.
 //
-// Delivery goes to an MsiSink (the VMM: KVM_SIGNAL_MSI). For the data path
+// Delivery goes to an MsiSink (the VMM: KVM_SIGNAL_MSI) only for messages an
+// x86 guest can mean: address 0xFEExxxxx (the local APIC window, Intel SDM
+// 11.11.1) with a zero high dword. Anything else is guest garbage: counted
+// (bad_messages) and dropped, never handed to KVM. For the data path
 // the VMM instead routes vectors to irqfds (KVM_SET_GSI_ROUTING) using
 // vector() and the change notifications the owning device reports.
 //
@@ -28,6 +31,10 @@ class MsiSink {
   virtual ~MsiSink() = default;
   virtual void signal(uint64_t address, uint32_t data) = 0;
 };
+
+// True for an MSI address an x86 guest can mean: the local APIC window
+// 0xFEExxxxx with a zero high dword. Routes (irqfd) should use only these.
+constexpr bool is_apic_msi_address(uint64_t address) noexcept { return (address >> 20) == 0xfee; }
 
 struct MsixVector {
   uint64_t address = 0;
@@ -69,6 +76,7 @@ class MsixTable {
 
   uint64_t bad_accesses() const noexcept { return bad_accesses_.load(); }
   uint64_t left_pending() const noexcept { return left_pending_.load(); }
+  uint64_t bad_messages() const noexcept { return bad_messages_.load(); }
 
  private:
   struct Entry {
@@ -76,6 +84,7 @@ class MsixTable {
   };
   bool deliverable(const Entry& e) const noexcept { return enabled_ && !function_mask_ && !(e.control & 1); }
   void deliver_pending(MsiSink* sink);
+  bool send(const Entry& e, MsiSink* sink);  // false (and counted) for a message outside the APIC window
 
   std::vector<Entry> entries_;
   std::vector<bool> pending_;
@@ -83,6 +92,7 @@ class MsixTable {
   bool function_mask_ = false;
   Counter bad_accesses_;
   Counter left_pending_;
+  Counter bad_messages_;
 };
 
 }  // namespace nfv::vmm

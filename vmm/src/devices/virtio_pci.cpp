@@ -166,6 +166,7 @@ void VirtioPciDevice::bar_access(uint64_t offset, std::span<uint8_t> rdata, std:
   };
   if (len == 0 || len > 8) {
     ++counters_.bad_access;
+    if (is_write) needs_reset_locked();
   } else if (inside(virtio_bar::common, common_cfg::size)) {
     const auto off = static_cast<uint32_t>(offset - virtio_bar::common);
     is_write ? common_write(off, wdata) : common_read(off, rdata);
@@ -173,13 +174,21 @@ void VirtioPciDevice::bar_access(uint64_t offset, std::span<uint8_t> rdata, std:
     // 4.1.4.5: reading clears the ISR status.
     if (is_write) {
       ++counters_.read_only_write;
+      needs_reset_locked();
     } else {
       rdata[0] = isr_;
       isr_ = 0;
     }
   } else if (inside(virtio_bar::device, device_cfg_size_) && std::has_single_bit(len)) {
     const auto off = static_cast<uint32_t>(offset - virtio_bar::device);
-    is_write ? backend_.config_write(off, wdata) : backend_.config_read(off, rdata);
+    if (!is_write) {
+      backend_.config_read(off, rdata);
+    } else if (backend_.config_writable(off, static_cast<uint32_t>(len))) {
+      backend_.config_write(off, wdata);
+    } else {
+      ++counters_.read_only_write;  // e.g. virtio-net: the whole config is read-only (5.1.4)
+      needs_reset_locked();
+    }
   } else if (inside(virtio_bar::notify, num_queues_ * virtio_bar::notify_off_multiplier) &&
              offset % virtio_bar::notify_off_multiplier == 0 && (len == 2 || len == 4)) {
     // 4.1.5.2: the driver writes the queue index to the queue's notify address.
@@ -194,18 +203,26 @@ void VirtioPciDevice::bar_access(uint64_t offset, std::span<uint8_t> rdata, std:
     if (is_write) {
       const int v = msix_.table_write(offset - virtio_bar::msix_table, wdata, &msi_);
       if (v >= 0 && msix_changed_) msix_changed_(static_cast<uint16_t>(v));
-      if (v < 0) ++counters_.bad_access;
+      if (v < 0) {
+        ++counters_.bad_access;  // not an aligned dword/qword (PCI 3.0 6.8.2)
+        needs_reset_locked();
+      }
     } else {
       msix_.table_read(offset - virtio_bar::msix_table, rdata);
     }
   } else if (inside(virtio_bar::msix_pba, msix_.pba_bytes())) {
     if (is_write) {
       ++counters_.read_only_write;
+      needs_reset_locked();
     } else {
       msix_.pba_read(offset - virtio_bar::msix_pba, rdata);
     }
   } else {
+    // No register here (a gap, past the MSI-X arrays, a doorbell of a queue
+    // that does not exist, a wrong width): reads stay all-ones; a write is a
+    // driver error.
     ++counters_.bad_access;
+    if (is_write) needs_reset_locked();
   }
 }
 

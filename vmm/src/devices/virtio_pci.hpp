@@ -19,13 +19,22 @@
 // every enabled queue (size a power of two <= max, rings wholly inside guest
 // RAM, aligned per 2.7: desc 16, avail 2, used 4) and calls backend.activate().
 //
-// Guest input never crashes the VMM. A bad value is counted per reason
-// (VirtioPciCounters) and, where it is a driver error the device cannot
-// recover from, sets DEVICE_NEEDS_RESET (2.1.2: with DRIVER_OK set, followed
-// by a configuration change interrupt). Reads of bad offsets/widths return
-// all-ones. Queue and feature writes after DRIVER_OK (or after the queue was
-// enabled / FEATURES_OK) are ignored and counted. VIRTIO_F_RING_RESET is not
-// offered, so queue_reset reads 0 and writes to it are driver errors.
+// Guest input never crashes the VMM. Every guest write is validated: a write
+// the device refuses is ignored, counted per reason (VirtioPciCounters) and
+// sets DEVICE_NEEDS_RESET (2.1.2: with DRIVER_OK set, followed by a
+// configuration change interrupt) until the driver resets the device (status
+// 0). That covers writes of a wrong width or to no register (gaps, doorbells of
+// queues that do not exist, bad MSI-X table accesses), read-only fields (ISR,
+// PBA, device config the backend does not accept), queue fields of an
+// out-of-range queue_select, bad queue sizes, queue and feature writes after
+// the queue was enabled / FEATURES_OK / DRIVER_OK, bad status transitions, and
+// DRIVER_OK with rings outside RAM, misaligned or overlapping each other
+// (which also catches queue_enable before the addresses were written). Two
+// refusals are the ones the spec defines instead: FEATURES_OK reads back clear
+// when the driver accepted features not offered (3.1.1), and an MSI-X vector
+// beyond the table reads back NO_VECTOR (4.1.5.1.2); both are counted. Reads
+// of bad offsets/widths return all-ones and are counted. VIRTIO_F_RING_RESET
+// is not offered, so queue_reset reads 0 and writes to it are driver errors.
 //
 // Interrupts: with MSI-X enabled, a queue or config event raises the mapped
 // vector (masked -> pending); vectors beyond the table read back as
@@ -109,6 +118,10 @@ class VirtioDeviceBackend {
   virtual uint32_t config_size() const = 0;         // bytes of device-specific config (<= 4096)
   virtual void config_read(uint32_t offset, std::span<uint8_t> data) = 0;  // in range, checked
   virtual void config_write(uint32_t offset, std::span<const uint8_t> data) = 0;
+  // Whether the driver may write these config bytes (in range, checked). Most
+  // device types have no driver-writable config (virtio-net: 5.1.4); a write
+  // the backend refuses is a driver error (read_only_write, NEEDS_RESET).
+  virtual bool config_writable(uint32_t /*offset*/, uint32_t /*len*/) const { return false; }
   // DRIVER_OK with valid queues: start the device. An error sets NEEDS_RESET.
   virtual Status activate(uint64_t driver_features, std::span<const VirtqueueConfig> enabled_queues) = 0;
   virtual void reset() = 0;                 // driver wrote 0 to device_status; stop using the rings
@@ -121,7 +134,7 @@ struct VirtioPciCounters {
   Counter bad_queue_select;  // queue field access while queue_select >= num_queues
   Counter bad_queue_size;    // queue_size 0, not a power of two, or above the maximum
   Counter bad_queue_enable;  // queue_enable written with a value other than 1 (4.1.4.3.2)
-  Counter bad_ring;          // DRIVER_OK: a ring outside guest RAM or misaligned (2.7)
+  Counter bad_ring;          // DRIVER_OK: a ring outside guest RAM, misaligned (2.7) or overlapping another
   Counter bad_msix_vector;   // vector beyond the MSI-X table (reads back NO_VECTOR)
   Counter refused_features;  // FEATURES_OK refused: bits not offered, or no VERSION_1
   Counter bad_status;        // status write clearing bits, DRIVER_OK without FEATURES_OK...
@@ -132,6 +145,14 @@ struct VirtioPciCounters {
   Counter notifies;          // doorbells that reached the VMM
   Counter interrupts;        // MSI messages sent
   Counter interrupts_lost;   // no vector mapped or MSI-X disabled / masked (left pending)
+
+  // Guest writes the device refused (each also raised NEEDS_RESET, or for
+  // features / vectors made the refusal visible the spec's way).
+  uint64_t bad_writes() const noexcept {
+    return bad_access.load() + read_only_write.load() + bad_queue_select.load() + bad_queue_size.load() +
+           bad_queue_enable.load() + bad_ring.load() + bad_msix_vector.load() + refused_features.load() +
+           bad_status.load() + late_write.load();
+  }
 };
 
 class VirtioPciDevice final : public PciFunction, public IoHandler {

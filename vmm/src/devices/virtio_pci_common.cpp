@@ -114,6 +114,7 @@ void VirtioPciDevice::common_write(uint32_t off, std::span<const uint8_t> data) 
       // 3.1.1: features are fixed once FEATURES_OK is set.
       if (status_ & (VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK)) {
         ++counters_.late_write;
+        needs_reset_locked();
       } else if (driver_feature_select_ < 2) {
         const unsigned shift = 32 * driver_feature_select_;
         driver_features_ = (driver_features_ & ~(0xffffffffull << shift)) | (v << shift);
@@ -142,6 +143,7 @@ void VirtioPciDevice::common_write(uint32_t off, std::span<const uint8_t> data) 
 void VirtioPciDevice::queue_write(uint32_t off, uint32_t width, uint64_t v) {
   if (status_ & VIRTIO_STATUS_DRIVER_OK) {
     ++counters_.late_write;  // queues are fixed once the device is live
+    needs_reset_locked();
     return;
   }
   if (queue_select_ >= num_queues_) {
@@ -152,6 +154,7 @@ void VirtioPciDevice::queue_write(uint32_t off, uint32_t width, uint64_t v) {
   Queue& q = queues_[queue_select_];
   if (q.enabled) {
     ++counters_.late_write;  // 4.1.4.3.2: configure the queue before enabling it
+    needs_reset_locked();
     return;
   }
   switch (off) {
@@ -236,8 +239,16 @@ void VirtioPciDevice::status_write(uint8_t value) {
 }
 
 // DRIVER_OK: every enabled queue must have a valid size and rings wholly
-// inside guest RAM with the alignment of 2.7 (desc 16, avail 2, used 4).
+// inside guest RAM with the alignment of 2.7 (desc 16, avail 2, used 4), and
+// no two rings (of any enabled queues) may overlap: the device writes the used
+// rings, so an overlap would let it corrupt what it reads. Rings left at 0
+// (queue_enable before the addresses) overlap each other and are caught here.
 bool VirtioPciDevice::queues_valid() {
+  struct Area {
+    uint64_t start, bytes;
+  };
+  Area areas[3 * kMaxQueues];
+  std::size_t n_areas = 0;
   for (const Queue& q : queues_) {
     if (!q.enabled) continue;
     if (!virtio::is_valid_queue_size(q.size) || q.size > max_queue_size_) {
@@ -253,6 +264,19 @@ bool VirtioPciDevice::queues_valid() {
     if (!aligned || !mapped) {
       ++counters_.bad_ring;
       return false;
+    }
+    // Sizes bounded by 32768 entries and the starts checked by translate(): no overflow.
+    const Area mine[3] = {{q.desc, 16 * n},
+                          {q.driver, virtio::avail_used_event_offset(q.size) + 2ull},
+                          {q.device, virtio::used_avail_event_offset(q.size) + 2ull}};
+    for (const Area& a : mine) {
+      for (std::size_t i = 0; i < n_areas; ++i) {
+        if (a.start < areas[i].start + areas[i].bytes && areas[i].start < a.start + a.bytes) {
+          ++counters_.bad_ring;
+          return false;
+        }
+      }
+      areas[n_areas++] = a;
     }
   }
   return true;

@@ -15,7 +15,9 @@ struct Out {
   }
 };
 
-void put_number(Out& o, unsigned long long v, unsigned base, bool upper, int width, bool zero, bool negative) {
+// `left`: pad on the right with spaces (the - flag; it overrides 0).
+void put_number(Out& o, unsigned long long v, unsigned base, bool upper, int width, bool zero, bool negative,
+                bool left) {
   char tmp[24];
   int len = 0;
   const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
@@ -24,10 +26,12 @@ void put_number(Out& o, unsigned long long v, unsigned base, bool upper, int wid
     v /= base;
   } while (v != 0);
   int pad = width - len - (negative ? 1 : 0);
+  if (left) zero = false;
   if (negative && zero) o.put('-');
-  while (pad-- > 0) o.put(zero ? '0' : ' ');
+  while (!left && pad-- > 0) o.put(zero ? '0' : ' ');
   if (negative && !zero) o.put('-');
   while (len > 0) o.put(tmp[--len]);
+  while (left && pad-- > 0) o.put(' ');
 }
 }  // namespace
 
@@ -39,15 +43,13 @@ int vformat(char* buf, std::size_t size, const char* fmt, va_list ap) noexcept {
       continue;
     }
     ++p;
-    bool zero = false, alt = false;
+    bool zero = false, alt = false, left = false;
     int width = 0;
-    if (*p == '#') {
-      alt = true;
-      ++p;
-    }
-    if (*p == '0') {
-      zero = true;
-      ++p;
+    for (;; ++p) {  // flags, in any order
+      if (*p == '#') alt = true;
+      else if (*p == '0') zero = true;
+      else if (*p == '-') left = true;
+      else break;
     }
     while (*p >= '0' && *p <= '9') width = width * 10 + (*p++ - '0');
     int longs = 0;
@@ -64,22 +66,22 @@ int vformat(char* buf, std::size_t size, const char* fmt, va_list ap) noexcept {
         long long v = longs >= 2 ? va_arg(ap, long long) : longs == 1 ? va_arg(ap, long) : va_arg(ap, int);
         const bool neg = v < 0;
         put_number(o, neg ? 0ULL - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v), 10, false,
-                   width, zero, neg);
+                   width, zero, neg, left);
         break;
       }
-      case 'u': put_number(o, arg_unsigned(), 10, false, width, zero, false); break;
+      case 'u': put_number(o, arg_unsigned(), 10, false, width, zero, false, left); break;
       case 'x':
         if (alt) {
           o.put('0');
           o.put('x');
         }
-        put_number(o, arg_unsigned(), 16, false, width, zero, false);
+        put_number(o, arg_unsigned(), 16, false, width, zero, false, left);
         break;
-      case 'X': put_number(o, arg_unsigned(), 16, true, width, zero, false); break;
+      case 'X': put_number(o, arg_unsigned(), 16, true, width, zero, false, left); break;
       case 'p':
         o.put('0');
         o.put('x');
-        put_number(o, reinterpret_cast<uintptr_t>(va_arg(ap, void*)), 16, false, width, zero, false);
+        put_number(o, reinterpret_cast<uintptr_t>(va_arg(ap, void*)), 16, false, width, zero, false, left);
         break;
       case 'c': o.put(static_cast<char>(va_arg(ap, int))); break;
       case 's': {
@@ -87,13 +89,14 @@ int vformat(char* buf, std::size_t size, const char* fmt, va_list ap) noexcept {
         if (s == nullptr) s = "(null)";
         int len = 0;
         while (s[len] != '\0') ++len;
-        for (int pad = width - len; pad > 0; --pad) o.put(' ');
+        for (int pad = width - len; !left && pad > 0; --pad) o.put(' ');
         for (int i = 0; i < len; ++i) o.put(s[i]);
+        for (int pad = width - len; left && pad > 0; --pad) o.put(' ');
         break;
       }
       case '%': o.put('%'); break;
       case '\0': --p; break;
-      default:
+      default:  // not a conversion this printf knows: shown as written (its argument is not consumed)
         o.put('%');
         o.put(*p);
     }

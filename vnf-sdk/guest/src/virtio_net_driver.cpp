@@ -70,7 +70,7 @@ bool GuestNetDevice::start(const DeviceInfo& info, const SharedRegion& region, R
   features_ = offered & want;
   if ((features_ & virtio::feature_bit(virtio::VIRTIO_F_VERSION_1)) == 0) {
     print("nfv guest: virtio-net device %#x does not offer VERSION_1\n", info.pci_bdf);
-    mmio_write<uint8_t>(common + kDeviceStatus, kFailed);
+    mmio_write<uint8_t>(common + kDeviceStatus, kAck | kDriver | kFailed);  // 2.1.1: FAILED added to the status
     return false;
   }
   mmio_write<uint32_t>(common + kDriverFeatureSelect, 0);
@@ -80,6 +80,7 @@ bool GuestNetDevice::start(const DeviceInfo& info, const SharedRegion& region, R
   mmio_write<uint8_t>(common + kDeviceStatus, kAck | kDriver | kFeaturesOk);
   if ((mmio_read<uint8_t>(common + kDeviceStatus) & kFeaturesOk) == 0) {
     print("nfv guest: virtio-net device %#x refused features %#lx\n", info.pci_bdf, features_);
+    mmio_write<uint8_t>(common + kDeviceStatus, kAck | kDriver | kFeaturesOk | kFailed);
     return false;
   }
   const bool mergeable = (features_ & virtio::feature_bit(virtio::VIRTIO_NET_F_MRG_RXBUF)) != 0;

@@ -31,7 +31,7 @@ namespace nfv::guest {
 
 const BootInfo& boot_info() noexcept;
 
-// printf-style subset: %s %c %d %i %u %x %X %p %% with l/ll/z, a width, the 0 and # flags.
+// printf-style subset: %s %c %d %i %u %x %X %p %% with l/ll/z, a width, the 0, - and # flags.
 void print(const char* fmt, ...) noexcept __attribute__((format(printf, 1, 2)));
 void vprint(const char* fmt, va_list ap) noexcept;
 int format(char* buf, std::size_t size, const char* fmt, ...) noexcept __attribute__((format(printf, 3, 4)));
