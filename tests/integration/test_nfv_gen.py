@@ -33,6 +33,25 @@ def test_sent_counts_match_testpmd_and_rates_are_kept(lab, tmp_path):
         assert r["streams"][0]["tx_packets"] == r["tx_packets"]
 
 
+def test_any_queue_size_keeps_sending_past_one_ring(lab, tmp_path):
+    """queue-size=4096 used to send exactly 4096 frames, then starve (no_buffer_rounds
+    growing, tx_refused 0): the tx pool had a fixed 4096 buffers, and the SDK reclaims
+    sent buffers only when the ring runs low. The pool now follows the ring."""
+    sock = lab.path("g.sock")
+    pmd = lab.testpmd_vhost("G", sock)  # rxonly: counts what arrives
+    for qs in (256, 1024, 4096, 32768):
+        out = tmp_path / f"q{qs}.json"
+        before = pmd.rx_packets()
+        p = gen(["--port", f"vhost-user:{sock},queue-size={qs}", "--rate", "max", "--seconds", 2, "--cpu", 1, "-q",
+                 "--stream", "udp,src=10.0.0.1+1024,size=64", "--json", out])
+        assert p.returncode == 0, (qs, p.stderr)
+        r = json.loads(out.read_text())
+        assert r["no_buffer_rounds"] == 0, (qs, r)
+        assert r["tx_packets"] > 20 * max(qs, 4096), (qs, r)  # many ring laps, well past 4096
+        got = pmd.wait_rx(before + r["tx_packets"]) - before
+        assert got == r["tx_packets"], (qs, got, r["tx_packets"])
+
+
 def test_reflected_streams_are_tracked_with_latency(lab, tmp_path):
     sock = lab.path("g.sock")
     pmd = lab.testpmd_vhost("G", sock, start=False).start(rxonly=False)

@@ -8,6 +8,7 @@
 
 #include "nfv/cpu.hpp"
 #include "nfv/vhost_user/port.hpp"
+#include "nfv/virtio/ring.hpp"
 
 namespace nfvgen {
 
@@ -65,14 +66,30 @@ nfv::Result<std::unique_ptr<Generator>> Generator::create(const GeneratorOptions
     if (specs[i].find("queue-size=") == std::string::npos) c->queue_size = 1024;
     configs.push_back(std::move(*c));
   }
-  // Receive buffers refill the rings (up to 1024 per port); transmit buffers
-  // are ours alone, so their contents can be reused (see the header).
-  nfv::PacketPoolConfig rx_pc{.count = 4096, .buffer_size = kBufferSize, .headroom = kHeadroom};
-  nfv::PacketPoolConfig tx_pc{.count = 4096, .buffer_size = kBufferSize, .headroom = kHeadroom};
-  auto mem = nfv::PacketMemory::create(nfv::PacketPool::region_bytes(rx_pc) + nfv::PacketPool::region_bytes(tx_pc) +
-                                           (4u << 20),
-                                       nfv::Hugepages::prefer, "nfv-gen");
-  if (!mem) return std::move(mem).error();
+  // Pools follow the rings (tx_buffers.hpp): the tx pool outlasts a full tx
+  // ring, since sent buffers only come back when the ring runs low; the rx
+  // pool refills every port's receive ring. Transmit buffers are ours alone,
+  // so their contents can be reused (see the header).
+  uint32_t rx_ring_total = 0;
+  std::size_t ring_bytes = 0;
+  for (const auto& c : configs) {
+    rx_ring_total += c.queue_size;
+    // Each port carves an rx and a tx ring, page aligned.
+    ring_bytes += 2 * (nfv::virtio::split_ring_layout(c.queue_size, nfv::virtio::kSeparateUsedAlign).total_size + 4096);
+  }
+  nfv::PacketPoolConfig rx_pc{
+      .count = rx_pool_buffers(rx_ring_total), .buffer_size = kBufferSize, .headroom = kHeadroom};
+  nfv::PacketPoolConfig tx_pc{
+      .count = tx_pool_buffers(configs[0].queue_size), .buffer_size = kBufferSize, .headroom = kHeadroom};
+  const std::size_t bytes =
+      nfv::PacketPool::region_bytes(rx_pc) + nfv::PacketPool::region_bytes(tx_pc) + ring_bytes + (1u << 20);
+  auto mem = nfv::PacketMemory::create(bytes, nfv::Hugepages::prefer, "nfv-gen");
+  if (!mem) {
+    return nfv::make_error(mem.error().code, "packet memory for queue-size " + std::to_string(configs[0].queue_size) +
+                                                 " (" + std::to_string(tx_pc.count) + " tx and " +
+                                                 std::to_string(rx_pc.count) + " rx buffers, " +
+                                                 std::to_string(bytes >> 20) + " MiB): " + mem.error().message);
+  }
   g->memory_ = std::move(*mem);
   auto pool = g->memory_->create_pool(rx_pc);
   if (!pool) return std::move(pool).error();
@@ -80,6 +97,13 @@ nfv::Result<std::unique_ptr<Generator>> Generator::create(const GeneratorOptions
   auto tx_pool = g->memory_->create_pool(tx_pc);
   if (!tx_pool) return std::move(tx_pool).error();
   g->tx_pool_ = *tx_pool;
+  // The invariant the sending loop relies on (a pool smaller than this starves: tx_buffers.hpp).
+  if (g->tx_pool_->capacity() < tx_pool_buffers(configs[0].queue_size)) {
+    return nfv::make_error(nfv::Errc::resource, "tx pool of " + std::to_string(g->tx_pool_->capacity()) +
+                                                    " buffers is smaller than the tx ring (" +
+                                                    std::to_string(configs[0].queue_size) + ") plus two bursts");
+  }
+  g->stage_ = TxStage(g->tx_pool_);
   g->stamps_.assign(g->tx_pool_->capacity(), BufferStamp{});
   nfv::PacketPool* pools[1] = {g->pool_};
   for (const auto& c : configs) {

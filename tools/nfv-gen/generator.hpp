@@ -25,6 +25,11 @@
 // first two cache lines prefetched then: the back-end (another core) read
 // them last, and the round in between hides the transfer.
 //
+// Pools follow the rings: the tx pool holds the tx ring's queue-size plus two
+// bursts, since the SDK reclaims sent buffers only when the ring runs low (a
+// smaller pool ran dry first and sending stopped; see tx_buffers.hpp); the rx
+// pool holds every port's receive ring plus two bursts.
+//
 // A trial (run()) sends for `seconds` (or `count` frames), then keeps
 // receiving for `drain` so that frames in flight are counted, and returns the
 // counters per stream. The control work (port service, progress line) runs on
@@ -46,6 +51,7 @@
 #include "pcap_trace.hpp"
 #include "rx_tracker.hpp"
 #include "stream.hpp"
+#include "tx_buffers.hpp"
 
 namespace nfvgen {
 
@@ -137,10 +143,7 @@ class Generator {
   nfv::PacketPool* pool_ = nullptr;     // the ports' receive buffers
   nfv::PacketPool* tx_pool_ = nullptr;  // ours only: contents survive reuse
   std::vector<BufferStamp> stamps_;     // per tx buffer (Packet::index())
-  // Tx buffers allocated a round ahead, their first lines already asked for.
-  std::array<nfv::Packet*, 32> staged_{};
-  uint32_t staged_n_ = 0;
-  bool take_staged(nfv::Packet** out, uint32_t n) noexcept;
+  TxStage stage_;                       // tx buffers allocated a round ahead (tx_buffers.hpp)
   std::size_t next_stream_ = 0;         // round robin position
   uint64_t warm_writes_ = 0;
   std::vector<std::unique_ptr<nfv::Port>> ports_;  // [0] tx, [1] rx when different

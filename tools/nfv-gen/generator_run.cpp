@@ -8,7 +8,7 @@
 namespace nfvgen {
 
 namespace {
-constexpr uint32_t kBurst = 32;
+constexpr uint32_t kBurst = kTxBurst;
 }  // namespace
 
 // Writes n frames into out[] (fresh from tx_pool_), sets their lengths and
@@ -59,28 +59,6 @@ uint64_t Generator::fill<true>(nfv::Packet** out, uint32_t n, uint32_t* sid, uin
   next_stream_ = k;
   next_seq_[0] += n;
   return warm;
-}
-
-// n buffers from the staged ones (topped up first when short), then the
-// stage refilled and its new buffers' first lines prefetched. False (nothing
-// taken) when the pool cannot give n.
-bool Generator::take_staged(nfv::Packet** out, uint32_t n) noexcept {
-  const auto refill = [&] {
-    const uint32_t want = kBurst - staged_n_;
-    if (want == 0 || !tx_pool_->alloc_bulk(staged_.data() + staged_n_, want)) return;
-    for (uint32_t i = staged_n_; i < kBurst; ++i) {
-      __builtin_prefetch(staged_[i]->data() - 12, 1);  // the virtio-net header and the frame's first 52 bytes
-      __builtin_prefetch(staged_[i]->data() + 52, 1);  // the rest of the headers and the signature
-    }
-    staged_n_ = kBurst;
-  };
-  if (staged_n_ < n) refill();
-  if (staged_n_ < n) return false;
-  std::copy_n(staged_.data(), n, out);
-  std::copy(staged_.data() + n, staged_.data() + staged_n_, staged_.data());
-  staged_n_ -= n;
-  refill();
-  return true;
 }
 
 template <bool kReplay>
@@ -137,7 +115,7 @@ TrialResult Generator::run_impl(const TrialOptions& t) {
         if (t.count) budget = std::min(budget, t.count - r.tx_packets);
       }
       const auto n = static_cast<uint32_t>(budget);
-      if (n > 0 && take_staged(out, n)) {
+      if (n > 0 && stage_.take(out, n)) {
         warm_writes_ += fill<kReplay>(out, n, sid, now);
         const uint64_t filled = nfv::read_tsc();
         // Count before sending: the packets belong to the port afterwards.
