@@ -69,10 +69,14 @@ struct Image {
     if (ph.size() > 0 && ph[0].p_offset == 0) ph[0].p_offset = text_off;
     if (ph.size() > 1 && ph[1].p_offset == 0) ph[1].p_offset = text_off + text.size();
     std::vector<uint8_t> out(text_off + text.size() + data.size());
-    std::memcpy(out.data(), &eh, sizeof eh);
-    std::memcpy(out.data() + sizeof eh, ph.data(), ph.size() * sizeof(Elf64_Phdr));
-    std::memcpy(out.data() + text_off, text.data(), text.size());
-    std::memcpy(out.data() + text_off + text.size(), data.data(), data.size());
+    // An empty vector's data() may be null, which memcpy must not get even for 0 bytes.
+    auto put = [&](uint64_t at, const void* src, std::size_t n) {
+      if (n != 0) std::memcpy(out.data() + at, src, n);
+    };
+    put(0, &eh, sizeof eh);
+    put(sizeof eh, ph.data(), ph.size() * sizeof(Elf64_Phdr));
+    put(text_off, text.data(), text.size());
+    put(text_off + text.size(), data.data(), data.size());
     return out;
   }
 };
