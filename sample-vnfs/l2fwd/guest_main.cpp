@@ -2,7 +2,8 @@
 // the guest runtime's nfv::run on the VM's virtio-net devices.
 // Kernel command line: mode=forward|reflect (default reflect with one device,
 // forward with two), pool=BUFFERS, queue-size=N, idle=adaptive|poll (default
-// adaptive: the vCPU halts when no traffic comes).
+// adaptive: the vCPU halts when no traffic comes), spin=ROUNDS (empty rounds
+// before it halts, default 64).
 #include <cstring>
 
 #include "l2fwd.hpp"
@@ -23,11 +24,12 @@ extern "C" int guest_main(int argc, char** argv) {
     if (std::strncmp(argv[i], "mode=", 5) == 0) mode = argv[i] + 5;
     else if (std::strncmp(argv[i], "pool=", 5) == 0) o.pool_buffers = number(argv[i] + 5);
     else if (std::strncmp(argv[i], "queue-size=", 11) == 0) o.queue_size = static_cast<uint16_t>(number(argv[i] + 11));
+    else if (std::strncmp(argv[i], "spin=", 5) == 0) o.adaptive_spin_rounds = number(argv[i] + 5);
     else if (std::strcmp(argv[i], "idle=poll") == 0) o.idle = nfv::IdleMode::poll;
     else if (std::strcmp(argv[i], "idle=adaptive") == 0) o.idle = nfv::IdleMode::adaptive;
     else {
       nfv::guest::print("l2fwd: unknown argument '%s'; expected mode=forward|reflect, pool=N, queue-size=N, "
-                        "idle=adaptive|poll\n", argv[i]);
+                        "idle=adaptive|poll, spin=N\n", argv[i]);
       return 2;
     }
   }

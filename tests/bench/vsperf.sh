@@ -225,7 +225,7 @@ start_vnfs() {
     if [ "$kind" = vm ]; then
       timeout -k 5 "$LIMIT" taskset -c 0 "$NFV_VMM" --kernel "$L2FWD_ELF" --memory 256M --cpus 1 \
         --net "path=$rd/${v}0,mac=02:00:00:00:0$n:00" --net "path=$rd/${v}1,mac=02:00:00:00:0$n:01" \
-        --cmdline "mode=forward idle=$vnf_idle${qsize:+ queue-size=$qsize}" --control "$rd/vnf-$v.ctl" --name "vnf-$v" </dev/null > "$rd/vnf-$v.log" 2>&1 &
+        --cmdline "mode=forward idle=$vnf_idle${qsize:+ queue-size=$qsize}${NFV_GUEST_EXTRA:+ $NFV_GUEST_EXTRA}" --control "$rd/vnf-$v.ctl" --name "vnf-$v" </dev/null > "$rd/vnf-$v.log" 2>&1 &
     else
       timeout -k 5 "$LIMIT" "$NFV_L2FWD" --port "vhost-user:$rd/${v}0$QOPT" --port "vhost-user:$rd/${v}1$QOPT" --mode forward \
         --cpus 0 --idle "$vnf_idle" --control "$rd/vnf-$v.ctl" </dev/null > "$rd/vnf-$v.log" 2>&1 &

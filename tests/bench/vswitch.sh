@@ -108,95 +108,12 @@ done
 mkdir -p "$out/logs" || die "cannot create $out"
 out=$(cd "$out" && pwd)
 
-# ---- state for the clean-up --------------------------------------------------------------------
-PIDS=()            # processes we started (timeout wrappers), oldest first
-RUNDIR=""          # sockets, OVS database, per-round scratch
-HP_ORIG=""         # nr_hugepages before we raised it
-HP_MOUNTED=""      # hugetlbfs mount point we mounted
-CLEANED=""
+# ---- state for the clean-up (lib/procs.sh: PIDS, RUNDIR, HP_ORIG, HP_MOUNTED, stop_proc, cleanup,
+# the INT/TERM/HUP and EXIT traps) ------------------------------------------------------------------
+SCRIPT=vswitch.sh
+# shellcheck source=lib/procs.sh
+. "$REPO/tests/bench/lib/procs.sh"
 PFX=nfvbench-$$    # DPDK file prefixes of ours
-DPDK_RUN=/var/run/dpdk
-
-alive() {  # pid: running and not a zombie
-  local st
-  [ -r "/proc/$1/stat" ] || return 1
-  read -r st < "/proc/$1/stat" 2>/dev/null || return 1
-  st=${st##*) }; st=${st%% *}
-  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-
-# stop_proc PID SIGNAL GRACE_S: signal a process we started (a timeout wrapper forwards the
-# signal to its command) and wait for it and its children; SIGKILL what is left after GRACE_S.
-stop_proc() {
-  local pid=$1 sig=$2 grace=$3 kids i k left
-  if alive "$pid"; then
-    kids=$(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ')
-    kill -s "$sig" "$pid" 2>/dev/null
-    for ((i = 0; i < grace * 10; i++)); do
-      left=""
-      for k in $pid $kids; do alive "$k" && left=1; done
-      [ -z "$left" ] && break
-      sleep 0.1
-    done
-    for k in $pid $kids; do
-      if alive "$k"; then
-        echo "  (pid $k did not stop on SIG$sig within ${grace}s: SIGKILL)" >&2
-        kill -KILL "$k" 2>/dev/null
-      fi
-    done
-  fi
-  wait "$pid" 2>/dev/null
-  local keep=() p
-  for p in ${PIDS[@]+"${PIDS[@]}"}; do [ "$p" = "$pid" ] || keep+=("$p"); done
-  PIDS=(${keep[@]+"${keep[@]}"})
-  return 0
-}
-
-huge_mount() { awk '$3 == "hugetlbfs" {print $2; exit}' /proc/mounts; }
-meminfo() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
-list_dir() { ls -A "$1" 2>/dev/null | sort; }
-
-remove_dpdk_rundirs() {  # only the runtime directories of our own file prefixes
-  local d
-  for d in "$DPDK_RUN"/"$PFX"-* "$DPDK_RUN"/nfv-switch-*; do
-    [ -d "$d" ] || continue
-    case $d in
-      "$DPDK_RUN"/nfv-switch-*) grep -qxF "${d##*/}" "$RUNDIR/switch-prefixes" 2>/dev/null || continue ;;
-    esac
-    rm -rf -- "$d"
-  done
-}
-
-cleanup() {
-  [ -n "$CLEANED" ] && return 0
-  CLEANED=1
-  trap '' INT TERM HUP
-  local i
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_proc "${PIDS[i]}" TERM 10; done
-  [ -n "$RUNDIR" ] && remove_dpdk_rundirs
-  [ -n "$RUNDIR" ] && rm -rf -- "$RUNDIR"
-  local hm
-  hm=$(huge_mount)
-  if [ -n "$hm" ] && [ -n "${HUGE_BEFORE+x}" ]; then
-    local now f
-    now=$(list_dir "$hm")
-    for f in $(comm -13 <(echo "$HUGE_BEFORE") <(echo "$now")); do
-      case $f in
-        "$PFX"*) rm -f -- "$hm/$f"; echo "removed hugepage file $hm/$f" >&2 ;;
-        *) echo "note: $hm/$f appeared during the run (not ours)" >&2 ;;
-      esac
-    done
-  fi
-  if [ -n "$HP_ORIG" ]; then
-    echo "$HP_ORIG" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
-  fi
-  [ -n "$HP_MOUNTED" ] && umount "$HP_MOUNTED" 2>/dev/null
-  return 0
-}
-on_signal() { echo >&4; echo "vswitch.sh: interrupted, stopping everything" >&4; cleanup 2>&4; exit 130; }
-exec 4>&2   # the terminal's stderr, also while a function's output goes to a log
-trap on_signal INT TERM HUP
-trap cleanup EXIT
 
 RUNDIR=$(mktemp -d /tmp/nfv-vswitch-bench.XXXXXX) || die "mktemp failed"
 : > "$RUNDIR/switch-prefixes"
@@ -222,54 +139,10 @@ if (( free_kb < need_kb )); then
 fi
 
 # ---- helpers ------------------------------------------------------------------------------------
-# wait_until TIMEOUT_S PID CMD...: poll CMD every 0.1 s; fail when PID dies or time runs out.
-wait_until() {
-  local limit=$1 pid=$2 i
-  shift 2
-  for ((i = 0; i < limit * 10; i++)); do
-    "$@" && return 0
-    [ -n "$pid" ] && ! alive "$pid" && return 1
-    sleep 0.1
-  done
-  return 1
-}
-# DPDK/OVS/VM processes that are not ours (someone else's experiment: noisy figures)
-count_others() { pgrep -c -f '(^|/)(dpdk-testpmd|ovs-vswitchd|nfv-switch|qemu-system)' 2>/dev/null || true; }
-have_sockets() { local s; for s in "$@"; do [ -S "$s" ] || return 1; done; }
-log_has() { grep -aqi -- "$2" "$1" 2>/dev/null; }
 stats_periods() { local n; n=$(grep -ac 'Rx-pps' "$1" 2>/dev/null); echo $(( ${n:-0} / 2 )); }
 periods_at_least() { (( $(stats_periods "$1") >= $2 )); }
 
-# JSON-RPC to nfv-switch: rpc SOCKET METHOD... -> {"METHOD": result, ...} on stdout
-rpc() {
-  "$PY" - "$@" <<'PY'
-import json, socket, sys
-path, methods = sys.argv[1], sys.argv[2:]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(5)
-s.connect(path)
-for i, m in enumerate(methods):
-    s.sendall((json.dumps({"jsonrpc": "2.0", "id": i, "method": m}) + "\n").encode())
-buf, answers = b"", {}
-while len(answers) < len(methods):
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    buf += chunk
-    while b"\n" in buf:
-        line, buf = buf.split(b"\n", 1)
-        if line.strip():
-            a = json.loads(line)
-            answers[a.get("id")] = a
-out = {}
-for i, m in enumerate(methods):
-    a = answers.get(i)
-    if a is None or "error" in a:
-        sys.exit(f"rpc {m}: {a.get('error') if a else 'no answer'}")
-    out[m] = a["result"]
-print(json.dumps(out))
-PY
-}
+# rpc SOCKET METHOD... (JSON-RPC) comes from lib/procs.sh
 
 LIMIT=$(( warmup + seconds + 120 ))   # upper bound of any process's life in a round
 

@@ -2,13 +2,15 @@
 #
 # The caller sets SCRIPT (its name, for messages) and may append to PIDS (processes it started,
 # oldest first, usually `timeout` wrappers) and set RUNDIR (a private directory that is removed),
-# PFX (its DPDK file prefixes; /var/run/dpdk/PFX-* are removed), HP_ORIG (nr_hugepages to restore).
+# PFX (its DPDK file prefixes; /var/run/dpdk/PFX-* are removed), HP_ORIG (nr_hugepages to restore),
+# HP_MOUNTED (a hugetlbfs mount point it mounted: unmounted).
 # cleanup() stops what is left newest first, removes RUNDIR and the DPDK runtime directories of
 # PFX, and hugepage files named PFX* that appeared since HUGE_BEFORE was taken.
 
 PIDS=()
 RUNDIR=""
 HP_ORIG=""
+HP_MOUNTED=""
 CLEANED=""
 DPDK_RUN=/var/run/dpdk
 PY=/usr/bin/python3
@@ -106,6 +108,7 @@ cleanup() {
   if [ -n "$HP_ORIG" ]; then
     echo "$HP_ORIG" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
   fi
+  [ -n "$HP_MOUNTED" ] && umount "$HP_MOUNTED" 2>/dev/null
   return 0
 }
 on_signal() { echo >&4; echo "$SCRIPT: interrupted, stopping everything" >&4; cleanup 2>&4; exit 130; }
