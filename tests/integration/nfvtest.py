@@ -555,21 +555,14 @@ class TestPmdVhost(TestPmd):
 # --- the SDK's sample VNF --------------------------------------------------
 
 
-class L2fwd:
-    """nfv-l2fwd (sample-vnfs/l2fwd): `ports` are port specs ("vhost-user:PATH[,server]...").
+class ControlledProgram:
+    """A program of ours with a JSON-RPC control socket (LAB/NAME.ctl) started through the Lab:
+    subclasses give command(). Readiness: the socket answers `status` (the file alone is not
+    enough: it exists from bind() on, and a connect() before listen() is refused)."""
 
-    Readiness: the control socket answers `status` (the runtime creates it after
-    memory, pools and ports, before the workers start). The file alone is not
-    enough: it exists from bind() on, and a connect() before listen() is refused."""
-
-    def __init__(self, lab: "Lab", ports: list[str], mode: str = "reflect", cpus: str | None = "1",
-                 name: str = "l2fwd", extra_args=()):
+    def __init__(self, lab: "Lab", name: str):
         self.lab = lab
         self.name = name
-        self.ports = list(ports)
-        self.mode = mode
-        self.cpus = cpus
-        self.extra_args = list(extra_args)
         self.socket = lab.path(f"{name}.ctl")
         self.rpc = RpcClient(self.socket)
         self.proc: subprocess.Popen | None = None
@@ -577,29 +570,24 @@ class L2fwd:
         self.starts = 0
 
     def command(self) -> list[str]:
-        cmd = [str(L2FWD_BIN), "--mode", self.mode, "--control", self.socket]
-        for p in self.ports:
-            cmd += ["--port", p]
-        if self.cpus is not None:
-            cmd += ["--cpus", self.cpus]
-        return cmd + self.extra_args
+        raise NotImplementedError
 
-    def start(self, timeout: float = 20.0) -> "L2fwd":
+    def start(self, timeout: float = 20.0):
         self.starts += 1
         self.log_file = self.lab.logdir / f"{self.name}.{self.starts}.log"
         self.proc = self.lab.spawn(self.command(), self.log_file)
-        wait_for(lambda: os.path.exists(self.socket) or self.proc.poll() is not None, timeout,
-                 what=f"{self.name} control socket {self.socket}")
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before it was ready:\n{self.log()}")
 
         def answers():
+            if self.proc.poll() is not None:
+                return True
             try:
-                return self.status()
+                return os.path.exists(self.socket) and self.call("status") is not None
             except ConnectionRefusedError:  # between bind() and listen()
-                return None
+                return False
 
         wait_for(answers, timeout, what=f"{self.name} answering on {self.socket}")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before it was ready:\n{self.log()}")
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
@@ -613,6 +601,26 @@ class L2fwd:
 
     def call(self, method: str, params=None):
         return self.rpc.call(method, params)
+
+
+class L2fwd(ControlledProgram):
+    """nfv-l2fwd (sample-vnfs/l2fwd): `ports` are port specs ("vhost-user:PATH[,server]...")."""
+
+    def __init__(self, lab: "Lab", ports: list[str], mode: str = "reflect", cpus: str | None = "1",
+                 name: str = "l2fwd", extra_args=()):
+        super().__init__(lab, name)
+        self.ports = list(ports)
+        self.mode = mode
+        self.cpus = cpus
+        self.extra_args = list(extra_args)
+
+    def command(self) -> list[str]:
+        cmd = [str(L2FWD_BIN), "--mode", self.mode, "--control", self.socket]
+        for p in self.ports:
+            cmd += ["--port", p]
+        if self.cpus is not None:
+            cmd += ["--cpus", self.cpus]
+        return cmd + self.extra_args
 
     def status(self) -> dict:
         return self.call("status")
@@ -651,50 +659,15 @@ class L2fwd:
         return last[2]
 
 
-class Vm:
-    """nfv-vmm with `args` (--kernel, --memory, --net ...) and a control socket.
-
-    Readiness: the control socket answers `status`."""
+class Vm(ControlledProgram):
+    """nfv-vmm with `args` (--kernel, --memory, --net ...) and a control socket."""
 
     def __init__(self, lab: "Lab", args: list[str], name: str = "vm"):
-        self.lab = lab
-        self.name = name
+        super().__init__(lab, name)
         self.args = list(args)
-        self.socket = lab.path(f"{name}.ctl")
-        self.rpc = RpcClient(self.socket)
-        self.proc: subprocess.Popen | None = None
-        self.log_file: Path | None = None
-        self.starts = 0
 
-    def start(self, timeout: float = 20.0) -> "Vm":
-        self.starts += 1
-        self.log_file = self.lab.logdir / f"{self.name}.{self.starts}.log"
-        self.proc = self.lab.spawn([str(VMM_BIN), "--control", self.socket, *self.args], self.log_file)
-
-        def answers():
-            if self.proc.poll() is not None:
-                return True
-            try:
-                return os.path.exists(self.socket) and self.call("status")
-            except ConnectionRefusedError:
-                return None
-
-        wait_for(answers, timeout, what=f"{self.name} answering on {self.socket}")
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before it was ready:\n{self.log()}")
-        return self
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
-        return stop_process(self.proc, sig, timeout)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log(self) -> str:
-        return self.log_file.read_text(errors="replace") if self.log_file and self.log_file.exists() else ""
-
-    def call(self, method: str, params=None):
-        return self.rpc.call(method, params)
+    def command(self) -> list[str]:
+        return [str(VMM_BIN), "--control", self.socket, *self.args]
 
     def stats(self) -> dict:
         return self.call("stats")
