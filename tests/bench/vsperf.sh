@@ -179,25 +179,10 @@ start_testpmd() {
 }
 stop_testpmd() { local p; for p in ${SW_PIDS[@]+"${SW_PIDS[@]}"}; do stop_proc "$p" INT 15; done; }
 
-vsctl() { local rd=$1; shift; ovs-vsctl --db="unix:$rd/db.sock" --timeout=30 "$@"; }
 start_ovs() {
   local rd=$1 ports=($(ports_of "$2")) i socks=()
-  ovsdb-tool create "$rd/conf.db" "$OVS_SCHEMA" || return 1
-  OVS_RUNDIR=$rd OVS_LOGDIR=$rd OVS_DBDIR=$rd timeout -k 5 "$LIMIT" ovsdb-server "$rd/conf.db" --remote="punix:$rd/db.sock" \
-    --pidfile="$rd/ovsdb.pid" --unixctl="$rd/ovsdb.ctl" --log-file="$rd/ovsdb.log" </dev/null > "$rd/ovsdb.out" 2>&1 &
-  local dbpid=$!
-  track "$dbpid"
-  wait_until 20 "$dbpid" have_sockets "$rd/db.sock" || return 1
-  vsctl "$rd" --no-wait init || return 1
-  vsctl "$rd" --no-wait set Open_vSwitch . other_config:dpdk-init=true other_config:dpdk-lcore-mask=0x1 \
-    other_config:pmd-cpu-mask=0x2 other_config:dpdk-socket-mem=1024 \
-    other_config:dpdk-extra="--no-pci --file-prefix=$PFX-ovs --huge-unlink" || return 1
-  OVS_RUNDIR=$rd OVS_LOGDIR=$rd OVS_DBDIR=$rd timeout -k 5 "$LIMIT" "$OVS_VSWITCHD" "unix:$rd/db.sock" --pidfile="$rd/vsd.pid" \
-    --unixctl="$rd/vswitchd.ctl" --log-file="$rd/vsd.log" </dev/null > "$rd/vsd.out" 2>&1 &
-  local vpid=$!
-  SW_PIDS=("$vpid" "${SW_PIDS[@]}")   # stop ovs-vswitchd first, then the database
-  PIDS+=("$vpid")
-  vsctl "$rd" add-br br0 -- set bridge br0 datapath_type=netdev || return 1
+  ovs_up "$rd" || return 1
+  local vpid=$OVS_VPID
   for ((i = 0; i < ${#ports[@]}; i++)); do
     vsctl "$rd" add-port br0 "${ports[i]}" -- set Interface "${ports[i]}" type=dpdkvhostuser ofport_request=$((i + 1)) || return 1
     socks+=("$rd/${ports[i]}")

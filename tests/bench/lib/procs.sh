@@ -163,3 +163,29 @@ for i, m in enumerate(methods):
 print(json.dumps(out))
 PY
 }
+
+# ---- OVS-DPDK, private to one round (vswitch.sh, vsperf.sh) -------------------------------------
+# The caller defines track PID (remember a process of the switch under test), SW_PIDS, LIMIT (upper
+# bound of a process's life), OVS_SCHEMA, OVS_VSWITCHD and PFX.
+vsctl() { local rd=$1; shift; ovs-vsctl --db="unix:$rd/db.sock" --timeout=30 "$@"; }
+# ovs_up RUNDIR: ovsdb-server and ovs-vswitchd (DPDK lcore CPU 0, PMD CPU 1, 1 GB, --huge-unlink)
+# with every file in RUNDIR and bridge br0 (netdev datapath); sets OVS_VPID.
+ovs_up() {
+  local rd=$1
+  ovsdb-tool create "$rd/conf.db" "$OVS_SCHEMA" || return 1
+  OVS_RUNDIR=$rd OVS_LOGDIR=$rd OVS_DBDIR=$rd timeout -k 5 "$LIMIT" ovsdb-server "$rd/conf.db" --remote="punix:$rd/db.sock" \
+    --pidfile="$rd/ovsdb.pid" --unixctl="$rd/ovsdb.ctl" --log-file="$rd/ovsdb.log" </dev/null > "$rd/ovsdb.out" 2>&1 &
+  local dbpid=$!
+  track "$dbpid"
+  wait_until 20 "$dbpid" have_sockets "$rd/db.sock" || return 1
+  vsctl "$rd" --no-wait init || return 1
+  vsctl "$rd" --no-wait set Open_vSwitch . other_config:dpdk-init=true other_config:dpdk-lcore-mask=0x1 \
+    other_config:pmd-cpu-mask=0x2 other_config:dpdk-socket-mem=1024 \
+    other_config:dpdk-extra="--no-pci --file-prefix=$PFX-ovs --huge-unlink" || return 1
+  OVS_RUNDIR=$rd OVS_LOGDIR=$rd OVS_DBDIR=$rd timeout -k 5 "$LIMIT" "$OVS_VSWITCHD" "unix:$rd/db.sock" --pidfile="$rd/vsd.pid" \
+    --unixctl="$rd/vswitchd.ctl" --log-file="$rd/vsd.log" </dev/null > "$rd/vsd.out" 2>&1 &
+  OVS_VPID=$!
+  SW_PIDS=("$OVS_VPID" "${SW_PIDS[@]}")   # stop ovs-vswitchd first, then the database
+  PIDS+=("$OVS_VPID")
+  vsctl "$rd" add-br br0 -- set bridge br0 datapath_type=netdev
+}
