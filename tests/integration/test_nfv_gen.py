@@ -21,12 +21,14 @@ def test_sent_counts_match_testpmd_and_rates_are_kept(lab, tmp_path):
         out = tmp_path / f"r{rate}.json"
         before = pmd.rx_packets()
         # A long ring absorbs testpmd's pauses (its forwarding lcore shares CPU 0
-        # with its command line); a refused frame is not counted as sent anyway.
+        # with its command line). A refused burst is not counted as sent and is
+        # offered again on the next round, so tx_refused counts attempts: a peer
+        # paused for a few ms on a loaded machine makes it large (50033 in one CI
+        # run) while the rate is still kept. The rate and the counts are the test.
         p = gen(["--port", f"vhost-user:{sock},queue-size=1024", "--rate", rate, "--seconds", 2, "--cpu", 1, "-q",
                  "--stream", "udp,src=10.0.0.1+64,dport=2000+4,size=64", "--json", out])
         assert p.returncode == 0, p.stderr
         r = json.loads(out.read_text())
-        assert r["tx_refused"] < r["tx_packets"] / 100, r
         got = pmd.wait_rx(before + r["tx_packets"]) - before
         assert got == r["tx_packets"], (got, r["tx_packets"])
         assert abs(r["tx_pps"] - rate) / rate < 0.01, r["tx_pps"]
