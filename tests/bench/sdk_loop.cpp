@@ -122,13 +122,14 @@ int main(int argc, char** argv) {
   uint64_t tx = 0, rx = 0, tx_full = 0, no_buf = 0, flow = 0;
   uint64_t tx0 = 0, rx0 = 0, c0 = 0;
   bool measuring = false;
+  const bool prefetchw = nfv::has_prefetchw();
   nfv::Packet* out[kBurst];
   nfv::Packet* in[kBurst];
   while (!g_stop.load(std::memory_order_relaxed)) {
     if (pl.alloc_bulk(out, kBurst)) {
       // The buffers' first lines were last written by the back-end (received
-      // frames): ask for them all at once instead of one miss after another.
-      for (uint32_t i = 0; i < kBurst; ++i) __builtin_prefetch(out[i]->data() - 12, 1);
+      // frames): ask for them all at once, exclusive, instead of one miss after another.
+      for (uint32_t i = 0; i < kBurst; ++i) nfv::prefetch_for_write(out[i]->data() - 12, prefetchw);
       for (uint32_t i = 0; i < kBurst; ++i) {
         uint8_t* d = out[i]->data();
         std::memcpy(d, tmpl.data(), kHeaders);

@@ -19,6 +19,7 @@
 #include <array>
 #include <cstdint>
 
+#include "nfv/cpu.hpp"
 #include "nfv/packet.hpp"
 #include "nfv/packet_pool.hpp"
 
@@ -41,7 +42,7 @@ constexpr uint32_t rx_pool_buffers(uint32_t total_queue_size) noexcept { return 
 class TxStage {
  public:
   TxStage() = default;
-  explicit TxStage(nfv::PacketPool* pool) noexcept : pool_(pool) {}
+  explicit TxStage(nfv::PacketPool* pool) noexcept : pool_(pool), prefetchw_(nfv::has_prefetchw()) {}
 
   // n (<= kTxBurst) buffers from the staged ones (topped up first when
   // short), then the stage refilled. False (nothing taken) when the pool
@@ -62,13 +63,15 @@ class TxStage {
     const uint32_t want = kTxBurst - n_;
     if (want == 0 || !pool_->alloc_bulk(staged_.data() + n_, want)) return;
     for (uint32_t i = n_; i < kTxBurst; ++i) {
-      __builtin_prefetch(staged_[i]->data() - 12, 1);  // the virtio-net header and the frame's first 52 bytes
-      __builtin_prefetch(staged_[i]->data() + 52, 1);  // the rest of the headers and the signature
+      // the virtio-net header and the frame's first 52 bytes; the rest of the headers and the signature
+      nfv::prefetch_for_write(staged_[i]->data() - 12, prefetchw_);
+      nfv::prefetch_for_write(staged_[i]->data() + 52, prefetchw_);
     }
     n_ = kTxBurst;
   }
 
   nfv::PacketPool* pool_ = nullptr;
+  bool prefetchw_ = false;
   std::array<nfv::Packet*, kTxBurst> staged_{};
   uint32_t n_ = 0;
 };

@@ -1,5 +1,5 @@
 // CPU helpers shared by the run loop, the generator and the benchmarks: the
-// time-stamp counter and thread pinning.
+// time-stamp counter, prefetching for a write, and thread pinning.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include "nfv/result.hpp"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <x86intrin.h>
 #endif
 
@@ -20,6 +21,33 @@ inline uint64_t read_tsc() noexcept {
 #else
 #error "read_tsc: port to this architecture (e.g. CNTVCT_EL0 on arm64)"
 #endif
+}
+
+// True when the CPU has PREFETCHW (CPUID 0x80000001 ECX bit 8, "3dnowprefetch"
+// in /proc/cpuinfo): every x86-64 CPU since Broadwell and all of AMD's. Cold
+// (CPUID may exit to the hypervisor): ask once and keep the answer.
+inline bool has_prefetchw() noexcept {
+#if defined(__x86_64__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(0x80000001u, &a, &b, &c, &d) != 0 && (c & (1u << 8)) != 0;
+#else
+  return false;
+#endif
+}
+
+// Brings the line holding `p` into this core's cache in the exclusive state,
+// ready for a store (prefetchw: the answer of has_prefetchw()). For lines
+// another core read last (a vhost-user back-end copying our frames), a plain
+// prefetch (what __builtin_prefetch(p, 1) is without -mprfchw) fetches them
+// shared, and the stores then wait for the other core's copy to be invalidated.
+inline void prefetch_for_write(const void* p, bool prefetchw) noexcept {
+#if defined(__x86_64__)
+  if (prefetchw) {
+    asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
+    return;
+  }
+#endif
+  __builtin_prefetch(p, 1);
 }
 
 // Cold: TSC ticks per second, measured against the steady clock over `ms`.

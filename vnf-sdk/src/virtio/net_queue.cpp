@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstring>
 
+#include "nfv/cpu.hpp"
+
 namespace nfv::virtio {
 namespace {
 
@@ -43,6 +45,7 @@ void NetRxQueue::attach(SplitVirtqueue queue, PacketPool& pool, bool mergeable, 
   kick_ = kick;
   buffer_offset_ = pool.headroom() - kNetHeaderSize;  // pool guarantees headroom >= 12
   buffer_len_ = pool.buffer_size() - buffer_offset_;
+  prefetchw_ = has_prefetchw();
 }
 
 void NetRxQueue::detach() noexcept {
@@ -81,6 +84,12 @@ void NetRxQueue::refill() noexcept {
 uint32_t NetRxQueue::receive(Packet** out, uint32_t n) noexcept {
   Completion done[kBurst];
   const std::size_t k = q_->poll_used({done, std::min(n, kBurst)});
+  // The device (another core) wrote these lines last, and the VNF reads and
+  // usually rewrites the headers next: ask for every first line of the burst
+  // at once, exclusive, instead of one miss (and one upgrade) after another.
+  for (std::size_t i = 0; i < k; ++i) {
+    prefetch_for_write(PacketAccess::buffer(*packet_of(done[i].token)) + buffer_offset_, prefetchw_);
+  }
   uint32_t got = 0;
   for (std::size_t i = 0; i < k; ++i) {
     Packet* p = packet_of(done[i].token);

@@ -89,6 +89,7 @@ class NetRxQueue {
   std::optional<SplitVirtqueue> q_;
   PacketPool* pool_ = nullptr;
   bool mergeable_ = false;
+  bool prefetchw_ = false;  // has_prefetchw(), asked once at attach
   Doorbell kick_;
   uint32_t buffer_offset_ = 0;  // where a posted buffer starts (headroom - 12)
   uint32_t buffer_len_ = 0;     // bytes the device may write
