@@ -68,6 +68,8 @@ def test_memory_request_grows_a_running_guest():
     (["--kernel", str(HELLO_ELF), "--net", "mac=zz"], "expected xx:xx"),
     (["--kernel", str(HELLO_ELF), "--net", "path=/tmp/x.sock,speed=9"], "unknown key 'speed'"),
     (["--kernel", str(HELLO_ELF), "--hugepages", "maybe"], "expected prefer, require or never"),
+    (["--kernel", str(HELLO_ELF), "--halt-poll-ns", "-5"], "expected 0..10000000 or host"),
+    (["--kernel", str(HELLO_ELF), "--halt-poll-ns", "20000000"], "expected 0..10000000 or host"),
     (["--memory", "64M"], "--kernel is required"),
 ])
 def test_bad_arguments_exit_2(args, message):

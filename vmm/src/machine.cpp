@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "boot/boot_layout.hpp"
 #include "boot/elf_loader.hpp"
@@ -70,6 +71,14 @@ Status Machine::build() {
   if (!vm) return std::move(vm).error();
   vm_ = std::move(*vm);
   if (auto s = vm_->create_irqchip(); !s) return s;
+  if (c.halt_poll_ns) {
+    // An optimisation, not a condition to run: without it the host's default applies.
+    if (auto s = vm_->set_halt_poll_ns(*c.halt_poll_ns); s) {
+      halt_poll_ns_ = c.halt_poll_ns;
+    } else {
+      spdlog::warn("--halt-poll-ns {}: {}; KVM keeps the host's default", *c.halt_poll_ns, s.error().message);
+    }
+  }
 
   auto ram = GuestRam::create(c.memory, c.backing, c.name + "-ram");
   if (!ram) return std::move(ram).error();
@@ -221,6 +230,7 @@ control::Json Machine::status() const {
           {"memory_bytes", total},
           {"memory_regions", memory_.regions().size()},
           {"hugepages", ram_.front().hugepages()},
+          {"halt_poll_ns", halt_poll_ns_ ? control::Json(*halt_poll_ns_) : control::Json("host")},
           {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count()},
           {"net", nets}};
 }

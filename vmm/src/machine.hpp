@@ -51,6 +51,8 @@ struct MachineConfig {
   std::string console;         // "" or "-": stdout
   RamBacking backing = RamBacking::prefer_hugepages;
   std::string name = "vm";
+  // KVM halt polling (Vm::set_halt_poll_ns); nullopt: the host's default.
+  std::optional<uint32_t> halt_poll_ns;
   // When nfv-vmm started (for the boot timings in stats); default: when the Machine is created.
   std::optional<std::chrono::steady_clock::time_point> process_start;
 };
@@ -90,6 +92,7 @@ class Machine {
 
   MachineConfig config_;
   std::optional<KvmSystem> kvm_;
+  std::optional<uint32_t> halt_poll_ns_;  // what KVM took; nullopt: the host default
   std::unique_ptr<Vm> vm_;
   std::vector<GuestRam> ram_;  // [0] boot RAM, then memory added at run time
   std::mutex ram_mu_;

@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -83,7 +84,7 @@ int main(int argc, char** argv) {
   const auto t_start = std::chrono::steady_clock::now();
   CLI::App app{"nfv-vmm: run a VNF virtual machine (the SDK's guest runtime) on KVM"};
   MachineConfig cfg;
-  std::string memory = "256M", max_memory, hugepages = "prefer", control, log_level = "info";
+  std::string memory = "256M", max_memory, hugepages = "prefer", control, log_level = "info", halt_poll = "host";
   std::vector<std::string> nets;
   int stop_timeout_ms = 2000;
   app.add_option("--kernel", cfg.kernel, "guest ELF (a VNF linked with the SDK's guest runtime)")->required();
@@ -98,6 +99,11 @@ int main(int argc, char** argv) {
   app.add_option("--hugepages", hugepages, "guest RAM backing: prefer | require | never")->capture_default_str();
   app.add_option("--stop-timeout-ms", stop_timeout_ms, "how long the guest gets to shut down on SIGTERM")
       ->capture_default_str()->check(CLI::Range(0, 600000));
+  app.add_option("--halt-poll-ns", halt_poll,
+                 "KVM halt polling after a guest HLT: nanoseconds (0..10000000) or host (the kvm module's "
+                 "halt_poll_ns). KVM polls only while nothing else is runnable on that CPU; 0 saves that "
+                 "CPU time (the guest runtime polls before it halts) at the cost of slower wake-ups")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -123,6 +129,16 @@ int main(int argc, char** argv) {
   else if (hugepages == "require") cfg.backing = RamBacking::hugepages;
   else if (hugepages == "never") cfg.backing = RamBacking::small_pages;
   else return fail_usage("--hugepages " + hugepages + ": expected prefer, require or never");
+  if (halt_poll == "host") {
+    cfg.halt_poll_ns.reset();
+  } else {
+    uint32_t ns = 0;
+    const auto [end, ec] = std::from_chars(halt_poll.data(), halt_poll.data() + halt_poll.size(), ns);
+    if (ec != std::errc{} || end != halt_poll.data() + halt_poll.size() || ns > 10'000'000) {
+      return fail_usage("--halt-poll-ns " + halt_poll + ": expected 0..10000000 or host");
+    }
+    cfg.halt_poll_ns = ns;
+  }
   for (std::size_t i = 0; i < nets.size(); ++i) {
     auto n = parse_net(nets[i]);
     if (!n) return fail_usage(n.error().message);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <algorithm>
 #include <vector>
@@ -242,18 +243,29 @@ std::map<std::string, uint64_t> Vcpu::kernel_stats() const {
   if (!stats_fd_.valid()) return out;
   kvm_stats_header h{};
   if (::pread(stats_fd_.get(), &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) return out;
-  const std::size_t desc_size = sizeof(kvm_stats_desc) + h.name_size;
+  // A descriptor is 16 bytes of fields and then name_size bytes of name. Not
+  // sizeof(kvm_stats_desc): in C++ the header's flexible-array macro puts an
+  // empty struct (1 byte) before `name`, making it 20 and the name start at 17,
+  // which read every descriptor after the first at the wrong place.
+  constexpr std::size_t kFields = offsetof(kvm_stats_desc, bucket_size) + sizeof(kvm_stats_desc::bucket_size);
+  static_assert(kFields == 16);
+  if (h.name_size == 0 || h.name_size > 4096 || h.num_desc > 4096) return out;
+  const std::size_t desc_size = kFields + h.name_size;
   std::vector<uint8_t> descs(desc_size * h.num_desc);
   if (::pread(stats_fd_.get(), descs.data(), descs.size(), h.desc_offset) != static_cast<ssize_t>(descs.size())) {
     return out;
   }
   for (uint32_t i = 0; i < h.num_desc; ++i) {
-    // Safe: each descriptor is desc_size bytes inside `descs`, its name NUL-terminated within name_size.
-    const auto* d = reinterpret_cast<const kvm_stats_desc*>(descs.data() + i * desc_size);
-    if (d->size == 0) continue;
+    const uint8_t* d = descs.data() + i * desc_size;
+    uint16_t size = 0;
+    uint32_t offset = 0;
+    std::memcpy(&size, d + offsetof(kvm_stats_desc, size), sizeof size);
+    std::memcpy(&offset, d + offsetof(kvm_stats_desc, offset), sizeof offset);
+    if (size == 0) continue;  // a histogram (size > 1): its first bucket
     uint64_t v = 0;
-    if (::pread(stats_fd_.get(), &v, sizeof v, h.data_offset + d->offset) != static_cast<ssize_t>(sizeof v)) continue;
-    if (v != 0) out.emplace(std::string(d->name, strnlen(d->name, h.name_size)), v);
+    if (::pread(stats_fd_.get(), &v, sizeof v, h.data_offset + offset) != static_cast<ssize_t>(sizeof v)) continue;
+    const auto* name = reinterpret_cast<const char*>(d + kFields);
+    if (v != 0) out.emplace(std::string(name, strnlen(name, h.name_size)), v);
   }
   return out;
 }

@@ -103,4 +103,15 @@ Status Vm::assign_irqfd(int efd, uint32_t gsi) {
   return {};
 }
 
+Status Vm::set_halt_poll_ns(uint32_t ns) {
+  if (::ioctl(fd(), KVM_CHECK_EXTENSION, KVM_CAP_HALT_POLL) <= 0) {
+    return make_error(Errc::unsupported, "this kernel's KVM cannot set halt polling per VM (no KVM_CAP_HALT_POLL)");
+  }
+  kvm_enable_cap cap{};
+  cap.cap = KVM_CAP_HALT_POLL;
+  cap.args[0] = ns;
+  if (::ioctl(fd(), KVM_ENABLE_CAP, &cap) < 0) return sys_error("KVM_ENABLE_CAP(KVM_CAP_HALT_POLL)");
+  return {};
+}
+
 }  // namespace nfv::vmm

@@ -51,6 +51,12 @@ class Vm {
   // Signals on `fd` raise `gsi` (KVM_IRQFD).
   Status assign_irqfd(int fd, uint32_t gsi);
 
+  // Halt polling (KVM_CAP_HALT_POLL): after a guest HLT, KVM spins up to `ns`
+  // waiting for a wake-up before it schedules the vCPU thread out (the host
+  // default, /sys/module/kvm/parameters/halt_poll_ns, is often 200 us). 0 makes
+  // a halt give the CPU away at once. Errc::unsupported on kernels without it.
+  Status set_halt_poll_ns(uint32_t ns);
+
  private:
   explicit Vm(const KvmSystem& kvm) : kvm_(&kvm) {}
   const KvmSystem* kvm_;
