@@ -521,7 +521,11 @@ def test_guest_memory_smaller_than_its_region_is_refused(lab, topology, ring):
             struct.pack_into("<H", guest.mem, guest.avail_off(q) + 4, 0)
             struct.pack_into("<H", guest.mem, guest.avail_off(q) + 2, 1)
         if ring == "rx":
-            a.send(1, to=BROADCAST)  # flooded everywhere; h must not be written to
+            b_before = b.rx_packets()
+            n = a.send(1, to=BROADCAST)  # flooded everywhere; h must not be written to
+            # b gets the flood too: let it arrive before the health check samples b's
+            # count (CI once saw it land after: "B received 16 of 8 frames").
+            assert b.wait_rx(b_before + n) == b_before + n
         nfvtest.wait_for(lambda: sw.port("h").get("refused_connections", 0) >= 1, 10,
                          what="the switch to count the refused memory table")
         assert sw.port("h")["link"] == "down"
