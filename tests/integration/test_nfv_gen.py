@@ -61,7 +61,10 @@ def test_reflected_streams_are_tracked_with_latency(lab, tmp_path):
     pmd.cmd("start")
     out = tmp_path / "r.json"
     # 2% of 10 Gbit/s with a mean frame of (60 + 349.8) / 2 bytes + 24 on the wire: about 109 kpps.
-    p = gen(["--port", f"vhost-user:{sock}", "--rate", "2%", "--seconds", 2, "--cpu", 1, "-q", "--json", out,
+    # queue-size=4096: nfv-gen's receive ring holds 37 ms of it (1024 held 9 ms, and a loaded CI
+    # machine once stalled nfv-gen that long: testpmd TX-dropped 117 into the full ring).
+    p = gen(["--port", f"vhost-user:{sock},queue-size=4096", "--rate", "2%", "--seconds", 2, "--cpu", 1, "-q",
+             "--json", out,
              "--plot", tmp_path / "run",
              "--stream", "udp,name=a,size=64", "--stream", "udp,name=b,size=imix,dst=10.2.0.1+100"])
     assert p.returncode == 0, p.stderr

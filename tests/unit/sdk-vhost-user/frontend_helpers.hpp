@@ -56,7 +56,7 @@ inline std::size_t first_answered_from(std::size_t step) {
   return step;
 }
 
-inline FrontendOptions full_options(std::chrono::milliseconds timeout = std::chrono::milliseconds(200)) {
+inline FrontendOptions full_options(std::chrono::milliseconds timeout = std::chrono::milliseconds(500)) {
   FrontendOptions o;
   o.protocol_features = bit(ProtocolFeature::mq) | bit(ProtocolFeature::reply_ack) | bit(ProtocolFeature::config);
   o.reply_timeout = timeout;
