@@ -31,6 +31,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -910,3 +911,58 @@ def leftovers() -> list[str]:
             if d.name.startswith(PREFIX) or any(d.name == f"nfv-switch-{pid}" for pid in started_pids):
                 found.append(f"DPDK runtime directory {d}")
     return found
+
+
+# --- Prometheus endpoints (nfv-switch --metrics, nfv up --metrics) ------------------
+
+SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? '
+                       r'(-?[0-9.e+]+|NaN|[+-]Inf)$')
+LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:\\.|[^"\\])*)"')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape_metrics(url):
+    """GET a Prometheus endpoint: the text, after checking status and content type."""
+    with urllib.request.urlopen(url, timeout=5) as r:
+        assert r.status == 200
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        return r.read().decode()
+
+
+def parse_metrics(text):
+    """{name: {"type":..., "help":..., "samples": [(labels dict, value)]}}; asserts the format."""
+    families = {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name, help_text = line[7:].split(" ", 1)
+            families.setdefault(name, {"samples": []})["help"] = help_text
+        elif line.startswith("# TYPE "):
+            name, typ = line[7:].split(" ")
+            assert typ in ("counter", "gauge"), line
+            fam = families.setdefault(name, {"samples": []})
+            assert "type" not in fam, f"two TYPE lines for {name}"
+            fam["type"] = typ
+        else:
+            m = SAMPLE_RE.match(line)
+            assert m, f"not a sample line: {line!r}"
+            name = m.group(1)
+            assert name in families and "type" in families[name], f"{name} has no TYPE before its samples"
+            labels = dict(LABEL_RE.findall(m.group(2) or ""))
+            families[name]["samples"].append((labels, float(m.group(5))))
+    for name, fam in families.items():
+        assert "help" in fam and "type" in fam, name
+        if fam["type"] == "counter":
+            assert name.endswith("_total"), name
+    return families
+
+
+def metric_value(families, name, **labels):
+    """The one sample of `name` whose labels include `labels`."""
+    found = [v for lab, v in families[name]["samples"] if all(lab.get(k) == str(x) for k, x in labels.items())]
+    assert len(found) == 1, (name, labels, families[name]["samples"])
+    return found[0]

@@ -1,66 +1,15 @@
 """Prometheus metrics: a real scrape over HTTP, every line checked against the text format."""
 
-import re
 import socket
 import urllib.error
 import urllib.request
 
 import pytest
 
-from nfvtest import FRAME_LEN
+from nfvtest import FRAME_LEN, free_port, metric_value as value, parse_metrics as parse, scrape_metrics as scrape
 
 MAC_A = "02:00:00:00:00:0a"
 MAC_B = "02:00:00:00:00:0b"
-
-SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? '
-                       r'(-?[0-9.e+]+|NaN|[+-]Inf)$')
-LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:\\.|[^"\\])*)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def scrape(url):
-    with urllib.request.urlopen(url, timeout=5) as r:
-        assert r.status == 200
-        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-        return r.read().decode()
-
-
-def parse(text):
-    """{name: {"type":..., "help":..., "samples": [(labels dict, value)]}}; asserts the format."""
-    families = {}
-    for line in text.splitlines():
-        if line.startswith("# HELP "):
-            name, help_text = line[7:].split(" ", 1)
-            families.setdefault(name, {"samples": []})["help"] = help_text
-        elif line.startswith("# TYPE "):
-            name, typ = line[7:].split(" ")
-            assert typ in ("counter", "gauge"), line
-            fam = families.setdefault(name, {"samples": []})
-            assert "type" not in fam, f"two TYPE lines for {name}"
-            fam["type"] = typ
-        else:
-            m = SAMPLE_RE.match(line)
-            assert m, f"not a sample line: {line!r}"
-            name = m.group(1)
-            assert name in families and "type" in families[name], f"{name} has no TYPE before its samples"
-            labels = dict(LABEL_RE.findall(m.group(2) or ""))
-            families[name]["samples"].append((labels, float(m.group(5))))
-    for name, fam in families.items():
-        assert "help" in fam and "type" in fam, name
-        if fam["type"] == "counter":
-            assert name.endswith("_total"), name
-    return families
-
-
-def value(families, name, **labels):
-    found = [v for lab, v in families[name]["samples"] if all(lab.get(k) == str(x) for k, x in labels.items())]
-    assert len(found) == 1, (name, labels, families[name]["samples"])
-    return found[0]
 
 
 @pytest.mark.parametrize("how", ["config", "flag"])

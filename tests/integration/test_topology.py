@@ -258,7 +258,8 @@ def by_name(rows: list[dict], name: str) -> dict:
 @pytest.mark.timeout(90)
 def test_nfvctl_vnf_and_vm_verbs_on_the_demo(lab):
     path = localize(lab, "demo")
-    proc = lab.spawn(nfv_args(lab, path, 60), lab.logdir / "nfv.log", env=env())
+    metrics = f"127.0.0.1:{nfvtest.free_port()}"
+    proc = lab.spawn(nfv_args(lab, path, 60) + ["--metrics", metrics], lab.logdir / "nfv.log", env=env())
     # Up, and frames through the whole chain: both VNFs count (the VM's guest publishes once a second).
     def forwarding():
         code, vnfs, _ = nfvctl(lab, "vnf", "list")
@@ -283,6 +284,18 @@ def test_nfvctl_vnf_and_vm_verbs_on_the_demo(lab):
     code, text, err = nfvctl(lab, "vm", "list", json_out=False)
     assert code == 0 and "EXIT-REASONS" in text and "fw-vm" in text, err
 
+    # nfv's Prometheus endpoint: a real scrape, every line in the text format; the VNFs' counters
+    # and the VM's exits as vnf list / vm list show them
+    fams = nfvtest.parse_metrics(nfvtest.scrape_metrics(f"http://{metrics}/metrics"))
+    for name, kind in (("switch", "switch"), ("fw", "process"), ("fw-vm", "vm"), ("generator", "nfv-gen")):
+        assert nfvtest.metric_value(fams, "nfv_component_running", component=name, kind=kind) == 1, name
+    for name, kind in (("fw", "process"), ("fw-vm", "vm")):
+        assert nfvtest.metric_value(fams, "nfv_vnf_restarts_total", vnf=name, kind=kind) == 0
+        assert nfvtest.metric_value(fams, "nfv_vnf_rx_packets_total", vnf=name, kind=kind) >= \
+            by_name(vnfs, name)["rx_packets"] > 0
+    exits = {lab_["reason"]: v for lab_, v in fams["nfv_vm_exits_total"]["samples"] if lab_["vnf"] == "fw-vm"}
+    assert exits and sum(exits.values()) >= vm["exits_total"], (exits, vm)
+
     # vnf restart: a new process, counted, counters from 0 again
     old = by_name(vnfs, "fw")
     code, r, err = nfvctl(lab, "vnf", "restart", "fw")
@@ -293,9 +306,25 @@ def test_nfvctl_vnf_and_vm_verbs_on_the_demo(lab):
     assert (fw["state"], fw["restarts"], fw["pid"]) == ("running", 1, r["pid"]), fw
     assert fw["rx_packets"] is None or fw["rx_packets"] < old["rx_packets"] + 5000, (old, fw)
 
-    # vm stop: the VMM exits cleanly and stays stopped (restart = "on-failure" would not restart it either)
-    code, r, err = nfvctl(lab, "vm", "stop", "fw-vm")
-    assert code == 0, err
+    # vm stop: the VMM exits cleanly and stays stopped (restart = "on-failure" would not restart it either).
+    # The stop does not hold nfv: with the VMM frozen (SIGSTOP) the request waits for it while nfv
+    # keeps answering and shows the VM "stopping"; the answer comes once the VMM has exited.
+    os.kill(vm["pid"], signal.SIGSTOP)
+    stopper = subprocess.Popen([str(nfvctl_bin()), "--nfv-socket", lab.path("nfv.sock"), "--timeout", "30", "--json",
+                                "vm", "stop", "fw-vm"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: by_name(nfvctl(lab, "vnf", "list")[1], "fw-vm")["state"] == "stopping", 10, interval=0.2,
+                 what="fw-vm 'stopping' in vnf list while its stop waits")
+        t0 = time.monotonic()
+        st = subprocess.run([str(NFV_BIN), "status", "--json", "--socket", lab.path("nfv.sock")],
+                            capture_output=True, text=True, timeout=20)
+        assert st.returncode == 0 and time.monotonic() - t0 < 5, st.stderr
+        assert stopper.poll() is None, stopper.communicate()
+    finally:
+        os.kill(vm["pid"], signal.SIGCONT)
+    out, err = stopper.communicate(timeout=30)
+    assert stopper.returncode == 0, err
+    r = json.loads(out)
     assert r == {"name": "fw-vm", "state": "stopped (exit 0)"}, r
     assert vm["pid"] not in nfvtest.pids_of("nfv-vmm")
     time.sleep(1.5)  # a supervision round or more: still stopped

@@ -16,7 +16,9 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "metrics.hpp"
 #include "nfv/control/event_loop.hpp"
+#include "nfv/control/http_metrics.hpp"
 #include "nfv/control/jsonrpc.hpp"
 #include "status_view.hpp"
 #include "supervisor.hpp"
@@ -59,14 +61,27 @@ class Launcher {
     rpc_->add_method("status", [this](const Json&) { return status(); });
     rpc_->add_method("vnf.list", [this](const Json&) { return sup_.vnf_list(); });
     rpc_->add_method("vm.list", [this](const Json&) { return sup_.vm_list(); });
-    rpc_->add_method("vnf.restart", [this](const Json& p) { return answer(p, &Supervisor::restart_vnf); });
-    rpc_->add_method("vm.stop", [this](const Json& p) { return answer(p, &Supervisor::stop_vm); });
+    rpc_->add_async_method("vnf.restart", [this](const Json& p, Reply r) { request(p, r, &Supervisor::restart_vnf); });
+    rpc_->add_async_method("vm.stop", [this](const Json& p, Reply r) { request(p, r, &Supervisor::stop_vm); });
     rpc_->add_method("down", [this](const Json&) {
       say("down requested on the control socket: stopping");
       stop_ = true;
       loop_.stop();
       return Json{{"stopping", true}};
     });
+
+    if (!o_.metrics.empty()) {
+      auto ms = control::MetricsHttpServer::listen(loop_, o_.metrics, [this] {
+        if (!up_) return std::string("# nfv is bringing the topology up\n");
+        return metrics_text(status(), sup_.vm_list());
+      });
+      if (!ms) {
+        say("metrics on " + o_.metrics + ": " + ms.error().message);
+        return 1;
+      }
+      metrics_ = std::move(*ms);
+      say("metrics on http://" + o_.metrics + "/metrics");
+    }
 
     int rc = 0;
     if (auto st = bring_up(); !st) {
@@ -93,6 +108,7 @@ class Launcher {
       loop_.run();
       if (failed_) rc = 1;
     }
+    metrics_.reset();
     const Json result = sup_.teardown([](const std::string& s) { say(s); });
     rpc_.reset();  // unlinks nfv's control socket
     if (t_.generator) {
@@ -112,16 +128,17 @@ class Launcher {
   }
 
   // Operator requests (vnf.restart, vm.stop); refused until bring-up is done.
-  Json answer(const Json& params, Result<Json> (Supervisor::*request)(const std::string&)) {
+  // Answered when the supervisor has finished them (the old process has exited).
+  using Reply = control::JsonRpcServer::Reply;
+  void request(const Json& params, const Reply& reply, void (Supervisor::*start)(const std::string&, Supervisor::Done)) {
     const std::string name = name_param(params);
     if (!up_ || stop_)
       throw control::RpcError(control::RpcError::kFailed, stop_ ? "nfv is stopping" : "nfv is still bringing the topology up; try again");
-    Result<Json> r = (sup_.*request)(name);
-    if (!r)
-      throw control::RpcError(r.error().code == Errc::not_found ? control::RpcError::kNotFound
-                                                                : control::RpcError::kFailed,
-                              r.error().message);
-    return std::move(*r);
+    (sup_.*start)(name, [reply](Result<Json> r) {
+      if (r) return reply.result(std::move(*r));
+      reply.error(r.error().code == Errc::not_found ? control::RpcError::kNotFound : control::RpcError::kFailed,
+                  r.error().message);
+    });
   }
 
   std::string fmt_seconds() const { return std::to_string(static_cast<int>(o_.seconds)) + " s"; }
@@ -189,6 +206,7 @@ class Launcher {
   std::string run_dir_;
   control::EventLoop loop_;
   std::unique_ptr<control::JsonRpcServer> rpc_;
+  std::unique_ptr<control::MetricsHttpServer> metrics_;
   Supervisor sup_;
   bool stop_ = false;
   bool failed_ = false;

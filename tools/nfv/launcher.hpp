@@ -13,6 +13,8 @@
 // terminal, a line otherwise, JSON lines with --json) and served on nfv's own
 // control socket (methods status, down, vnf.list, vnf.restart, vm.list,
 // vm.stop; docs/topology.md).
+// With --metrics, nfv's own counters (metrics.hpp) are served as Prometheus
+// text from the start of supervision.
 // Teardown, on SIGINT/SIGTERM, `nfv down`, --seconds or a switch that died:
 // generator (SIGINT, it prints its result), VNFs in reverse order (SIGTERM),
 // the switch (SIGTERM); SIGKILL after a grace period; then the files the
@@ -32,6 +34,7 @@ struct UpOptions {
   std::string socket = "/run/nfv/nfv.sock"; // nfv's control socket
   std::string run_dir;                      // empty: a temporary directory, removed at the end
   double ready_timeout_s = 30;
+  std::string metrics;                      // HOST:PORT of the Prometheus endpoint; empty: none
 };
 
 // Exit status: 0 after a clean run, 1 when bring-up failed or the switch died.

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "launcher.hpp"
+#include "nfv/control/http_metrics.hpp"
 #include "nfv/control/jsonrpc.hpp"
 #include "status_view.hpp"
 #include "topology.hpp"
@@ -90,6 +91,14 @@ int main(int argc, char** argv) {
   up->add_option("--run-dir", up_options.run_dir, "keep generated configs and logs here (default: a temporary directory)");
   up->add_option("--ready-timeout", up_options.ready_timeout_s, "seconds to wait for each bring-up step")
       ->check(CLI::Range(1.0, 600.0));
+  up->add_option("--metrics", up_options.metrics,
+                 "serve nfv's Prometheus metrics (VNFs, VMs, restarts) on HOST:PORT (loopback), e.g. 127.0.0.1:9465")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto st = control::MetricsHttpServer::check_address(text);
+            return st ? std::string() : st.error().message;
+          },
+          "HOST:PORT"));
 
   auto* status = app.add_subcommand("status", "status of a running `nfv up`");
   status->add_flag("--json", json, "the status object as JSON");

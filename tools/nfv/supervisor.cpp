@@ -185,6 +185,7 @@ void Supervisor::on_exit(Component& c, Clock::time_point now) {
 
 bool Supervisor::supervise() {
   const auto now = Clock::now();
+  progress_requests(now);
   for (Component& c : vnfs_) {
     if (!c.proc) continue;
     if (c.state == "running" && c.proc->poll()) on_exit(c, now);
@@ -357,45 +358,82 @@ Json Supervisor::vm_list() {
   return out;
 }
 
-Result<Json> Supervisor::restart_vnf(const std::string& name) {
+void Supervisor::restart_vnf(const std::string& name, Done done) {
   Component* c = find_vnf(name);
-  if (c == nullptr) return make_error(Errc::not_found, "no vnf '" + name + "' in this topology");
-  std::string was = c->state;
-  if (c->proc && !c->proc->poll()) {
-    const int st = c->proc->stop(SIGTERM, kOperatorStopGrace);
-    was = "stopped (" + describe_status(st) + ")";
-  }
-  remove_socket(vnf_control_socket(*c->vnf, run_dir_));
-  c->failures = 0;
-  if (auto st = spawn(*c); !st) {
-    c->state = "exited (restart failed)";
-    return make_error(st.error().code, "vnf '" + name + "': restart failed: " + st.error().message);
-  }
-  ++c->restarts;
-  c->counters.reset();
-  std::fprintf(stderr, "nfv: vnf %s restarted on request (%s; pid %d, restart %u)\n", c->name.c_str(),
-               was.c_str(), c->proc->pid(), c->restarts);
-  return Json{{"name", c->name}, {"previous", was}, {"state", c->state}, {"pid", c->proc->pid()},
-              {"restarts", c->restarts}};
+  if (c == nullptr) return done(make_error(Errc::not_found, "no vnf '" + name + "' in this topology"));
+  begin_request(*c, true, std::move(done));
 }
 
-Result<Json> Supervisor::stop_vm(const std::string& name) {
+void Supervisor::stop_vm(const std::string& name, Done done) {
   Component* c = find_vnf(name);
-  if (c == nullptr) return make_error(Errc::not_found, "no vm '" + name + "' in this topology");
+  if (c == nullptr) return done(make_error(Errc::not_found, "no vm '" + name + "' in this topology"));
   if (c->vnf->kind != VnfKind::vm)
-    return make_error(Errc::invalid_argument, "vnf '" + name + "' is a process, not a VM; `nfvctl vnf restart` restarts it");
-  c->restart_at.reset();  // also cancels a pending restart
-  if (c->proc && !c->proc->poll()) {
-    const int st = c->proc->stop(SIGTERM, kOperatorStopGrace);
-    c->state = "stopped (" + describe_status(st) + ")";
-    std::fprintf(stderr, "nfv: vm %s stopped on request (%s); not restarted until `nfvctl vnf restart %s`\n",
-                 c->name.c_str(), describe_status(st).c_str(), c->name.c_str());
-  } else if (c->state.rfind("stopped", 0) != 0) {
-    c->state = "stopped";  // it had exited (or was waiting to be restarted)
+    return done(make_error(Errc::invalid_argument,
+                           "vnf '" + name + "' is a process, not a VM; `nfvctl vnf restart` restarts it"));
+  begin_request(*c, false, std::move(done));
+}
+
+void Supervisor::begin_request(Component& c, bool restart, Done done) {
+  if (c.request) {
+    if (c.request->restart != restart)
+      return done(make_error(Errc::already_exists, std::string(c.request->restart ? "a restart" : "a stop") + " of '" + c.name +
+                                             "' is in progress; try again when it is " +
+                                             (c.request->restart ? "running" : "stopped")));
+    c.request->waiting.push_back(std::move(done));  // the same request twice: both get its answer
+    return;
   }
-  remove_socket(vnf_control_socket(*c->vnf, run_dir_));
-  c->counters.reset();
-  return Json{{"name", c->name}, {"state", c->state}};
+  c.restart_at.reset();  // a pending restart by policy is replaced (or, for a stop, cancelled)
+  if (c.proc && !c.proc->poll()) {
+    c.proc->signal(SIGTERM);
+    c.state = "stopping";
+    c.request = Component::Request{restart, Clock::now() + kOperatorStopGrace, false, {}};
+    c.request->waiting.push_back(std::move(done));
+    return;
+  }
+  done(finish_request(c, restart, c.state));
+}
+
+Result<Json> Supervisor::finish_request(Component& c, bool restart, std::string previous) {
+  remove_socket(vnf_control_socket(*c.vnf, run_dir_));
+  c.counters.reset();
+  if (!restart) {
+    if (c.state.rfind("stopped", 0) != 0) c.state = "stopped";  // it had exited (or was waiting to be restarted)
+    return Json{{"name", c.name}, {"state", c.state}};
+  }
+  c.failures = 0;
+  if (auto st = spawn(c); !st) {
+    c.state = "exited (restart failed)";
+    return make_error(st.error().code, "vnf '" + c.name + "': restart failed: " + st.error().message);
+  }
+  ++c.restarts;
+  std::fprintf(stderr, "nfv: vnf %s restarted on request (%s; pid %d, restart %u)\n", c.name.c_str(),
+               previous.c_str(), c.proc->pid(), c.restarts);
+  return Json{{"name", c.name}, {"previous", previous}, {"state", c.state}, {"pid", c.proc->pid()},
+              {"restarts", c.restarts}};
+}
+
+void Supervisor::progress_requests(Clock::time_point now) {
+  for (Component& c : vnfs_) {
+    if (!c.request) continue;
+    if (!c.proc->poll()) {
+      if (now >= c.request->kill_at && !c.request->killed) {
+        std::fprintf(stderr, "nfv: %s %s did not stop within %lld s of SIGTERM: SIGKILL\n", c.kind.c_str(),
+                     c.name.c_str(), static_cast<long long>(kOperatorStopGrace.count() / 1000));
+        c.proc->signal(SIGKILL);
+        c.request->killed = true;
+      }
+      continue;
+    }
+    Component::Request r = std::move(*c.request);
+    c.request.reset();
+    const std::string how = describe_status(*c.proc->status());
+    c.state = "stopped (" + how + ")";
+    if (!r.restart)
+      std::fprintf(stderr, "nfv: vm %s stopped on request (%s); not restarted until `nfvctl vnf restart %s`\n",
+                   c.name.c_str(), how.c_str(), c.name.c_str());
+    const Result<Json> result = finish_request(c, r.restart, c.state);
+    for (const Done& d : r.waiting) d(result);
+  }
 }
 
 void Supervisor::stop_component(Component& c, int signo, milliseconds grace, const Log& log) {
@@ -418,6 +456,10 @@ Json Supervisor::teardown(const Log& log) {
     if (result.is_discarded()) result = nullptr;
   }
   for (auto it = vnfs_.rbegin(); it != vnfs_.rend(); ++it) {
+    if (it->request) {  // an operator's request that teardown overtakes
+      for (const Done& d : it->request->waiting) d(make_error(Errc::unsupported, "nfv is stopping"));
+      it->request.reset();
+    }
     stop_component(*it, SIGTERM, milliseconds(10000), log);
     remove_socket(vnf_control_socket(*it->vnf, run_dir_));
   }

@@ -8,9 +8,12 @@
 // an operator's stop (vm.stop; not restarted until vnf.restart).
 //
 // Operator requests (nfv's control socket, nfvctl vnf/vm ...): restart a VNF
-// now (SIGTERM, then started again at once, counted as a restart), stop a VM
-// (SIGTERM, the guest shuts down; it stays stopped). Both wait for the old
-// process, bounded by kOperatorStopGrace, then SIGKILL.
+// now (SIGTERM, then started again as soon as it has exited, counted as a
+// restart), stop a VM (SIGTERM, the guest shuts down; it stays stopped). The
+// old process gets kOperatorStopGrace, then SIGKILL. Neither blocks: the
+// component is "stopping" meanwhile, supervise() finishes the request once
+// the process has exited and only then calls its Done (which answers the
+// operator), so nfv keeps supervising and answering while a VM shuts down.
 #pragma once
 
 #include <chrono>
@@ -55,9 +58,12 @@ class Supervisor {
   control::Json vnf_list();
   // Per VM: the above plus the VMM's view: its state, platform, uptime, exits by reason (vm.list).
   control::Json vm_list();
-  // vnf.restart / vm.stop; an error names what is wrong (unknown name, not a VM).
-  Result<control::Json> restart_vnf(const std::string& name);
-  Result<control::Json> stop_vm(const std::string& name);
+  // vnf.restart / vm.stop. `done` gets the result (or an error naming what is
+  // wrong: unknown name, not a VM, another request in progress), at once or
+  // from a later supervise().
+  using Done = std::function<void(Result<control::Json>)>;
+  void restart_vnf(const std::string& name, Done done);
+  void stop_vm(const std::string& name, Done done);
   // Stops everything in reverse order and removes leftovers; returns the
   // generator's result (null without one).
   control::Json teardown(const Log& log);
@@ -81,6 +87,14 @@ class Supervisor {
     std::optional<VnfCounters> counters;
     Clock::time_point counters_at{};
     double rx_mpps = 0, tx_mpps = 0;
+    // An operator's restart or stop waiting for the old process to exit.
+    struct Request {
+      bool restart = false;  // false: vm.stop
+      Clock::time_point kill_at;
+      bool killed = false;
+      std::vector<Done> waiting;
+    };
+    std::optional<Request> request;
   };
 
   Result<control::Json> call(const std::string& method, const control::Json& params = control::Json::object());
@@ -88,6 +102,11 @@ class Supervisor {
   Status spawn(Component& c);
   void on_exit(Component& c, Clock::time_point now);
   void stop_component(Component& c, int signo, std::chrono::milliseconds grace, const Log& log);
+  // Starts (or joins) an operator request on c.
+  void begin_request(Component& c, bool restart, Done done);
+  // The request's second half, once c's process is gone (or it had none).
+  Result<control::Json> finish_request(Component& c, bool restart, std::string previous);
+  void progress_requests(Clock::time_point now);
   std::string log_tail(const Component& c, size_t lines) const;
   void read_generator_progress();
   Component* find_vnf(const std::string& name);

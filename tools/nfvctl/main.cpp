@@ -94,8 +94,13 @@ int run_verb(const GlobalOptions& global, const Command& command,
              const nfvctl::VerbOptions& options, const CLI::App& root) {
   const nfvctl::Verb& verb = *command.verb;
   const bool launcher = verb.target == nfvctl::Target::launcher_socket;
+  // vnf restart and vm stop are answered once the old process has exited, which nfv
+  // allows 10 s before SIGKILL: wait longer than that unless --timeout says otherwise.
+  double timeout_s = global.timeout_s;
+  if ((verb.method == "vnf.restart" || verb.method == "vm.stop") && root.get_option("--timeout")->count() == 0)
+    timeout_s = 20.0;
   const nfvctl::RunContext ctx{launcher ? global.nfv_socket : global.socket,
-                               std::chrono::milliseconds(std::llround(global.timeout_s * 1000.0)),
+                               std::chrono::milliseconds(std::llround(timeout_s * 1000.0)),
                                global.json, &root, verb.target};
   if (verb.run != nullptr) {
     try {

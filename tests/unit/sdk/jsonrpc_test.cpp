@@ -321,3 +321,74 @@ TEST_CASE("single-threaded use: run_once interleaved with a raw peer") {
   REQUIRE(answer.has_value());
   CHECK((*answer)["result"] == "pong");
 }
+
+TEST_CASE("async methods: answered later from the loop, others served meanwhile") {
+  RunningServer s;
+  REQUIRE(s.server);
+  // "later" answers 200 ms after the request, from a one-shot timer; "now" answers at once
+  // through its Reply; "refuse" throws before answering; "twice" answers twice (the second is ignored).
+  std::vector<JsonRpcServer::Reply> kept;
+  s.server->add_async_method("later", [&](const Json& params, JsonRpcServer::Reply reply) {
+    CHECK(reply.pending() == (params != Json{4}));  // [4] comes as a notification: nothing to answer
+    kept.push_back(reply);
+    auto timer = std::make_shared<std::optional<nfv::control::EventLoop::TimerId>>();
+    *timer = s.loop.add_timer(200ms, [&s, timer, reply, params] {
+      s.loop.cancel_timer(**timer);
+      reply.result(Json{{"late", params}});
+      CHECK_FALSE(reply.pending());
+    });
+  });
+  s.server->add_async_method("now", [](const Json&, JsonRpcServer::Reply reply) { reply.result(7); });
+  s.server->add_async_method("refuse", [](const Json&, JsonRpcServer::Reply) {
+    throw RpcError(RpcError::kNotFound, "no such vnf");
+  });
+  s.server->add_async_method("twice", [](const Json&, JsonRpcServer::Reply reply) {
+    reply.error(RpcError::kFailed, "first");
+    reply.result("second");
+  });
+  s.server->add_method("echo", [](const Json& params) { return params; });
+  s.start();
+
+  RawConnection raw(s.path());
+  REQUIRE(raw.connected());
+  REQUIRE(raw.send(R"({"jsonrpc":"2.0","id":1,"method":"later","params":[1]})"
+                   "\n"
+                   R"({"jsonrpc":"2.0","id":2,"method":"echo","params":[2]})"
+                   "\n"));
+  // The quick answer comes first: the slow method did not hold the loop.
+  auto first = raw.read_json();
+  REQUIRE(first);
+  CHECK((*first)["id"] == 2);
+  auto second = raw.read_json();
+  REQUIRE(second);
+  CHECK((*second)["id"] == 1);
+  CHECK((*second)["result"] == Json{{"late", {1}}});
+
+  JsonRpcClient client = connect_to(s);
+  auto now = client.call("now");
+  REQUIRE(now.ok());
+  CHECK(*now == 7);
+  auto refused = client.call("refuse");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("no such vnf") != std::string::npos);
+  auto twice = client.call("twice");
+  REQUIRE_FALSE(twice.ok());
+  CHECK(twice.error().message.find("first") != std::string::npos);
+  auto after = client.call("echo", Json{{"still", "in step"}});  // no stray second answer
+  REQUIRE(after.ok());
+  CHECK(*after == Json{{"still", "in step"}});
+  auto methods = client.call("rpc.methods");
+  REQUIRE(methods.ok());
+  CHECK(*methods == Json{"echo", "later", "now", "refuse", "rpc.methods", "twice"});
+
+  // An answer whose connection closed before it was ready is dropped; a notification is never answered.
+  {
+    RawConnection gone(s.path());
+    REQUIRE(gone.send(R"({"jsonrpc":"2.0","id":3,"method":"later","params":[3]})" "\n"));
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(raw.send(R"({"jsonrpc":"2.0","method":"later","params":[4]})" "\n"));
+  CHECK(raw.silent_for(400ms));
+  auto alive = client.call("echo", Json{{"after", "dropped answers"}});
+  REQUIRE(alive.ok());
+}

@@ -7,6 +7,7 @@
 
 #include "chain_rules.hpp"
 #include "commands.hpp"
+#include "metrics.hpp"
 #include "topology.hpp"
 #include "vnf_counters.hpp"
 
@@ -328,4 +329,42 @@ TEST_CASE("VNF counters from a process's and a VM's stats answers") {
   CHECK(exits.value("mmio", 0) == 6);
   CHECK(nfv::topo::exits_by_reason(Json::parse(R"({"vcpus": [{"exits": {"io": 1}}, {"exits": {"io": 2}}]})"))
             .value("io", 0) == 3);
+}
+
+TEST_CASE("nfv's Prometheus text from the status and vm.list answers") {
+  using nfv::control::Json;
+  const Json status = Json::parse(R"({"uptime_s": 12.5, "switch": {"state": "running"},
+    "vnfs": [{"name": "fw", "kind": "process", "state": "running", "restarts": 2,
+              "rx_packets": 100, "tx_packets": 99, "drops": 1},
+             {"name": "fw-vm", "kind": "vm", "state": "restarting", "restarts": 0,
+              "rx_packets": null, "tx_packets": null, "drops": null}],
+    "generator": {"state": "running", "tx_mpps": 0.25, "rx_mpps": 0.24}})");
+  const Json vms = Json::parse(R"([{"name": "fw-vm", "uptime_s": null, "exits": {"io": 9, "mmio": 66}},
+                                    {"name": "vm2", "exits": null}])");
+  const std::string text = nfv::topo::metrics_text(status, vms);
+  auto has = [&](const std::string& line) {
+    INFO(line);
+    CHECK(text.find(line + "\n") != std::string::npos);
+  };
+  has("# TYPE nfv_vnf_restarts_total counter");
+  has("nfv_uptime_seconds 12.5");
+  has(R"(nfv_component_running{component="switch",kind="switch"} 1)");
+  has(R"(nfv_component_running{component="fw",kind="process"} 1)");
+  has(R"(nfv_component_running{component="fw-vm",kind="vm"} 0)");
+  has(R"(nfv_component_running{component="generator",kind="nfv-gen"} 1)");
+  has(R"(nfv_vnf_restarts_total{vnf="fw",kind="process"} 2)");
+  has(R"(nfv_vnf_restarts_total{vnf="fw-vm",kind="vm"} 0)");
+  has(R"(nfv_vnf_rx_packets_total{vnf="fw",kind="process"} 100)");
+  has(R"(nfv_vnf_tx_packets_total{vnf="fw",kind="process"} 99)");
+  has(R"(nfv_vnf_drops_total{vnf="fw",kind="process"} 1)");
+  has(R"(nfv_vm_exits_total{vnf="fw-vm",reason="io"} 9)");
+  has(R"(nfv_vm_exits_total{vnf="fw-vm",reason="mmio"} 66)");
+  has("nfv_generator_tx_mpps 0.25");
+  // A VNF that has not answered yet has no packet samples (rather than a false 0).
+  CHECK(text.find(R"(nfv_vnf_rx_packets_total{vnf="fw-vm")") == std::string::npos);
+  CHECK(text.find("vm2") == std::string::npos);
+  // Nothing at all: still valid text, no samples.
+  const std::string empty = nfv::topo::metrics_text(Json::object(), Json(nullptr));
+  CHECK(empty.find("# TYPE nfv_vnf_rx_packets_total counter") != std::string::npos);
+  CHECK(empty.find(R"(nfv_component_running{component="switch",kind="switch"} 0)") != std::string::npos);
 }

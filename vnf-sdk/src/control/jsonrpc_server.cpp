@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <map>
 #include <optional>
+#include <set>
 #include <system_error>
 
 #include "nfv/control/jsonrpc.hpp"
@@ -113,6 +114,7 @@ bool fill_address(const std::string& path, sockaddr_un& addr) {
 struct JsonRpcServer::Impl {
   struct Connection {
     int fd;
+    uint64_t serial;  // tells a Reply whether its connection is still this one
     std::string in;
     size_t scanned = 0;  // bytes of `in` known to hold no '\n'
     std::string out;
@@ -128,6 +130,10 @@ struct JsonRpcServer::Impl {
   dev_t socket_dev = 0;
   ino_t socket_ino = 0;
   std::map<std::string, Handler> methods;
+  std::map<std::string, AsyncHandler> async_methods;
+  uint64_t next_serial = 1;
+  // What a Reply holds on to: reset when the server goes.
+  std::shared_ptr<Impl*> self = std::make_shared<Impl*>(this);
   std::map<int, std::unique_ptr<Connection>> connections;
   std::optional<EventLoop::TimerId> flush_timer;
   std::optional<EventLoop::TimerId> accept_timer;
@@ -137,13 +143,22 @@ struct JsonRpcServer::Impl {
   void pause_accepting();
   void on_readable(int fd);
   void process_input(Connection& c);
-  std::optional<Json> dispatch(const Json& request);
+  std::optional<Json> dispatch(const Json& request, const Connection& c);
+  void deferred_answer(int fd, uint64_t serial, const Json& answer);
   void queue(Connection& c, const Json& answer);
   bool flush(Connection& c);
   void begin_closing(Connection& c);
   void close_connection(int fd);
   void arm_flush_timer();
   void on_flush_timer();
+};
+
+struct JsonRpcServer::Reply::State {
+  std::weak_ptr<Impl*> server;
+  int fd = -1;
+  uint64_t serial = 0;
+  Json id;
+  bool answered = false;
 };
 
 void JsonRpcServer::Impl::on_accept() {
@@ -165,6 +180,7 @@ void JsonRpcServer::Impl::on_accept() {
     }
     auto conn = std::make_unique<Connection>();
     conn->fd = fd;
+    conn->serial = next_serial++;
     connections.emplace(fd, std::move(conn));
     loop->add_fd(fd, [this, fd] { on_readable(fd); });
   }
@@ -236,7 +252,7 @@ void JsonRpcServer::Impl::process_input(Connection& c) {
     if (request.is_discarded()) {
       answer = error_answer(nullptr, kParseError, "parse error: the line is not valid JSON");
     } else {
-      answer = dispatch(request);
+      answer = dispatch(request, c);
     }
     if (answer) queue(c, *answer);
   }
@@ -244,7 +260,7 @@ void JsonRpcServer::Impl::process_input(Connection& c) {
   c.scanned = c.in.size();
 }
 
-std::optional<Json> JsonRpcServer::Impl::dispatch(const Json& request) {
+std::optional<Json> JsonRpcServer::Impl::dispatch(const Json& request, const Connection& c) {
   if (request.is_array()) {
     return error_answer(nullptr, kInvalidRequest,
                         "batch requests are not supported; send one request per line");
@@ -281,6 +297,33 @@ std::optional<Json> JsonRpcServer::Impl::dispatch(const Json& request) {
   }
 
   const std::string& name = method->get_ref<const std::string&>();
+  if (const auto async_it = async_methods.find(name); async_it != async_methods.end()) {
+    const AsyncHandler handler = async_it->second;  // a copy, as below
+    Reply reply;
+    reply.state_ = std::make_shared<Reply::State>();
+    reply.state_->server = self;
+    reply.state_->fd = c.fd;
+    reply.state_->serial = c.serial;
+    reply.state_->id = id;
+    reply.state_->answered = is_notification;  // a notification is never answered
+    try {
+      handler(*params, reply);
+      return std::nullopt;
+    } catch (const RpcError& e) {
+      if (!reply.pending()) return std::nullopt;
+      reply.state_->answered = true;
+      return error_answer(id, e.code(), e.what());
+    } catch (const std::exception& e) {
+      spdlog::warn("rpc {}: method '{}' failed: {}", path, name, e.what());
+      if (!reply.pending()) return std::nullopt;
+      reply.state_->answered = true;
+      return error_answer(id, kInternalError, e.what());
+    } catch (...) {
+      if (!reply.pending()) return std::nullopt;
+      reply.state_->answered = true;
+      return error_answer(id, kInternalError, "internal error in method '" + name + "'");
+    }
+  }
   const auto handler_it = methods.find(name);
   if (handler_it == methods.end()) {
     if (is_notification) return std::nullopt;
@@ -304,6 +347,20 @@ std::optional<Json> JsonRpcServer::Impl::dispatch(const Json& request) {
   }
   if (is_notification) return std::nullopt;
   return answer;
+}
+
+// A Reply's answer: queued on its connection if that is still open (and still
+// the same connection: fds are reused), written from the flush timer. Never
+// flushes or closes here, so a handler answering at once, from inside
+// dispatch(), leaves the connection in place.
+void JsonRpcServer::Impl::deferred_answer(int fd, uint64_t serial, const Json& answer) {
+  const auto it = connections.find(fd);
+  if (it == connections.end() || it->second->serial != serial) {
+    spdlog::debug("rpc {}: dropping an answer: its connection has closed", path);
+    return;
+  }
+  queue(*it->second, answer);
+  arm_flush_timer();
 }
 
 void JsonRpcServer::Impl::queue(Connection& c, const Json& answer) {
@@ -388,6 +445,27 @@ void JsonRpcServer::Impl::on_flush_timer() {
   }
 }
 
+void JsonRpcServer::Reply::result(Json value) const {
+  if (!pending()) return;
+  state_->answered = true;
+  (*state_->server.lock())->deferred_answer(
+      state_->fd, state_->serial, Json{{"jsonrpc", "2.0"}, {"id", state_->id}, {"result", std::move(value)}});
+}
+
+void JsonRpcServer::Reply::error(int code, const std::string& message) const {
+  if (!pending()) return;
+  state_->answered = true;
+  (*state_->server.lock())->deferred_answer(state_->fd, state_->serial, error_answer(state_->id, code, message));
+}
+
+bool JsonRpcServer::Reply::pending() const {
+  if (!state_ || state_->answered) return false;
+  const auto server = state_->server.lock();
+  if (!server) return false;
+  const auto it = (*server)->connections.find(state_->fd);
+  return it != (*server)->connections.end() && it->second->serial == state_->serial;
+}
+
 JsonRpcServer::JsonRpcServer() : impl_(std::make_unique<Impl>()) {}
 
 Result<std::unique_ptr<JsonRpcServer>> JsonRpcServer::listen(EventLoop& loop,
@@ -420,9 +498,10 @@ Result<std::unique_ptr<JsonRpcServer>> JsonRpcServer::listen(EventLoop& loop,
   im.socket_dev = st.st_dev;
   im.socket_ino = st.st_ino;
   im.methods["rpc.methods"] = [&im](const Json&) {
-    Json names = Json::array();
-    for (const auto& [name, handler] : im.methods) names.push_back(name);
-    return names;
+    std::set<std::string> names;
+    for (const auto& [name, handler] : im.methods) names.insert(name);
+    for (const auto& [name, handler] : im.async_methods) names.insert(name);
+    return Json(names);
   };
   loop.add_fd(fd, [&im] { im.on_accept(); });
   return server;
@@ -448,7 +527,13 @@ JsonRpcServer::~JsonRpcServer() {
 }
 
 void JsonRpcServer::add_method(const std::string& name, Handler handler) {
+  impl_->async_methods.erase(name);
   impl_->methods[name] = std::move(handler);
+}
+
+void JsonRpcServer::add_async_method(const std::string& name, AsyncHandler handler) {
+  impl_->methods.erase(name);
+  impl_->async_methods[name] = std::move(handler);
 }
 
 const std::string& JsonRpcServer::path() const noexcept { return impl_->path; }

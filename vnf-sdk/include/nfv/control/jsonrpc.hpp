@@ -57,6 +57,30 @@ class JsonRpcServer {
   // Registers a method; a second registration of the same name replaces the first.
   void add_method(const std::string& name, Handler handler);
 
+  // The answer to one request, given later: a method whose work takes time
+  // (waiting for a child process to exit) keeps its Reply and answers from a
+  // later EventLoop callback, so the loop keeps serving everything else. Call
+  // result() or error() once, on the loop's thread; later calls are ignored.
+  // A Reply never answered sends nothing; one whose connection has closed (or
+  // whose server is gone) is dropped. Copies share the one answer.
+  class Reply {
+   public:
+    void result(Json value) const;
+    void error(int code, const std::string& message) const;
+    // False once answered, or when the connection or the server is gone.
+    bool pending() const;
+
+   private:
+    friend class JsonRpcServer;
+    struct State;
+    std::shared_ptr<State> state_;
+  };
+  using AsyncHandler = std::function<void(const Json& params, Reply reply)>;
+  // As add_method, for a handler that answers through `reply` (at once or
+  // later). Throwing RpcError (or any exception) before answering answers
+  // with that error, as for add_method.
+  void add_async_method(const std::string& name, AsyncHandler handler);
+
   // Built in: "rpc.methods" lists the registered method names.
   const std::string& path() const noexcept;
 
