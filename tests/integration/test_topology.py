@@ -4,7 +4,7 @@ and tears down clean (no process, socket, DPDK runtime directory or hugepage
 file left); the demo's chain runs through a VNF process and a VNF VM
 (nfv-vmm); bad topologies (also bad VM entries) are refused with
 FILE:LINE:COLUMN before anything starts; a VNF killed with SIGKILL under
-traffic is restarted while the switch keeps forwarding, and the counters show
+traffic is restarted while the switch and the VNF before it keep forwarding, and the counters show
 the gap; `nfv status` and `nfv down` work through nfv's control socket, and
 so do nfvctl's `vnf list|restart` and `vm list|stop`.
 
@@ -188,7 +188,8 @@ def test_bad_topology_is_refused_before_anything_starts(lab, case):
 
 @pytest.mark.timeout(60)
 def test_killed_vnf_is_restarted_while_the_switch_keeps_forwarding(lab):
-    path = localize(lab, "pvp")
+    # pvvp: gen-tx -> fw1 -> fw2 -> gen-rx. fw2 is killed: fw1 upstream keeps forwarding.
+    path = localize(lab, "pvvp")
     proc = lab.spawn(nfv_args(lab, path, 30), None, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                      env=env(), text=True)
     statuses = []
@@ -201,27 +202,33 @@ def test_killed_vnf_is_restarted_while_the_switch_keeps_forwarding(lab):
             statuses.append(obj["status"])
         return obj.get("status")
 
-    # traffic flows through the VNF
+    # traffic flows through both VNFs
     wait_for(lambda: (s := next_status()) and port(s, "gen-rx")["tx_mpps"] > 0.05, 30, interval=0,
-             what="traffic through l2fwd")
+             what="traffic through fw1 and fw2")
     before = statuses[-1]
-    victim = before["vnfs"][0]["pid"]
+    assert [v["name"] for v in before["vnfs"]] == ["fw1", "fw2"], before["vnfs"]
+    victim = before["vnfs"][1]["pid"]
     os.kill(victim, signal.SIGKILL)
     # restarted: a new pid, one restart, running again, and traffic back on gen-rx
-    after = wait_for(lambda: (s := next_status()) and s["vnfs"][0]["restarts"] == 1 and
-                     s["vnfs"][0]["state"] == "running" and port(s, "gen-rx")["tx_mpps"] > 0.05 and s,
-                     15, interval=0, what="l2fwd restarted and forwarding again")
-    assert after["vnfs"][0]["pid"] != victim
+    after = wait_for(lambda: (s := next_status()) and s["vnfs"][1]["restarts"] == 1 and
+                     s["vnfs"][1]["state"] == "running" and port(s, "gen-rx")["tx_mpps"] > 0.05 and s,
+                     15, interval=0, what="fw2 restarted and forwarding again")
+    assert after["vnfs"][1]["pid"] != victim
     assert after["switch"]["pid"] == before["switch"]["pid"], "the switch was restarted"
-    # the switch kept taking the generator's frames all along
+    assert (after["vnfs"][0]["pid"], after["vnfs"][0]["restarts"]) == (before["vnfs"][0]["pid"], 0), "fw1 was touched"
+    # all along, the switch kept taking the generator's frames and fw1 kept forwarding them
     during = statuses[statuses.index(before) + 1:]
     assert during and all(port(s, "gen-tx")["rx_mpps"] > 0.05 for s in during), [port(s, "gen-tx") for s in during]
+    assert all(s["vnfs"][0]["tx_mpps"] > 0.05 for s in during), [s["vnfs"][0] for s in during]
+    # the gap in the counters: the switch dropped what it could not hand to fw2 while it was down
+    assert port(after, "fw2-in")["drops"] > port(before, "fw2-in")["drops"], (port(before, "fw2-in"),
+                                                                              port(after, "fw2-in"))
     # `nfv status` sees the same; `nfv down` stops the run before its --seconds
     st = subprocess.run([str(NFV_BIN), "status", "--json", "--socket", lab.path("nfv.sock")],
                         capture_output=True, text=True, timeout=20)
     assert st.returncode == 0, st.stderr
     shown = json.loads(st.stdout)
-    assert (shown["vnfs"][0]["restarts"], shown["vnfs"][0]["pid"]) == (1, after["vnfs"][0]["pid"]), shown
+    assert (shown["vnfs"][1]["restarts"], shown["vnfs"][1]["pid"]) == (1, after["vnfs"][1]["pid"]), shown
     down = subprocess.run([str(NFV_BIN), "down", "--socket", lab.path("nfv.sock")],
                           capture_output=True, text=True, timeout=60)
     assert down.returncode == 0 and "stopped" in down.stdout, down.stderr
@@ -230,7 +237,7 @@ def test_killed_vnf_is_restarted_while_the_switch_keeps_forwarding(lab):
     assert "down requested on the control socket" in err, err
     assert "killed by SIGKILL; restarting in 0.1 s" in err, err
     _, result = parse_lines(out)
-    # the gap: frames sent while l2fwd was down are lost, the rest came back
+    # the gap: frames sent while fw2 was down are lost, the rest came back
     assert result["streams"][0]["lost"] > 0, result
     assert result["rx_packets"] > 0.2 * result["tx_packets"], result
     assert_clean(lab, after["switch"]["pid"])
