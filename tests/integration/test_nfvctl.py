@@ -30,8 +30,8 @@ def test_nfvctl_verbs(lab):
     ])
 
     def ctl(*args, expect=0):
-        r = subprocess.run([str(NFVCTL_BIN), "--socket", sw.socket, *args], capture_output=True, text=True,
-                           timeout=15)
+        r = subprocess.run([str(NFVCTL_BIN), "--socket", sw.socket, "--nfv-socket", lab.path("no-nfv.sock"), *args],
+                           capture_output=True, text=True, timeout=15)
         assert r.returncode == expect, f"nfvctl {' '.join(args)}: exit {r.returncode}\\n{r.stdout}\\n{r.stderr}"
         return r
 
@@ -40,6 +40,7 @@ def test_nfvctl_verbs(lab):
 
     status = ctl_json("status")
     assert status["ports"] == 2 and status["pmd_cores"] == [1]
+    assert "vnfs" not in status  # no `nfv up` answers: the switch's status alone
     assert ctl_json("port", "list") == sw.call("port.list")
     table = ctl("port", "list").stdout
     assert "a" in table and "b" in table and lab.path("a.sock") in table

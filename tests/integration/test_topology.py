@@ -44,7 +44,7 @@ def programs():
 
 def localize(lab, name: str, edit=None) -> Path:
     """configs/NAME.toml with its /run/nfv/ paths in the lab's socket directory."""
-    text = (CONFIGS / f"{name}.toml").read_text().replace("/run/nfv/", lab.path(""))
+    text = (CONFIGS / f"{name}.toml").read_text().replace("/run/nfv/", lab.path("") + "/")
     if edit:
         text = edit(text)
     path = Path(lab.path(f"{name}.toml"))
@@ -290,6 +290,12 @@ def test_nfvctl_vnf_and_vm_verbs_on_the_demo(lab):
     assert "--name fw-vm" in nfvtest.process_cmdline(vm["pid"])
     code, text, err = nfvctl(lab, "vm", "list", json_out=False)
     assert code == 0 and "EXIT-REASONS" in text and "fw-vm" in text, err
+
+    # nfvctl status: the switch's, then the topology's VNFs
+    code, st, err = nfvctl(lab, "--socket", lab.path("switch.sock"), "status")
+    assert code == 0 and st["ports"] == 6 and [v["name"] for v in st["vnfs"]] == ["fw", "fw-vm"], (st, err)
+    code, text, err = nfvctl(lab, "--socket", lab.path("switch.sock"), "status", json_out=False)
+    assert code == 0 and "VNFs of `nfv up`" in text and "fw-vm" in text, (text, err)
 
     # nfv's Prometheus endpoint: a real scrape, every line in the text format; the VNFs' counters
     # and the VM's exits as vnf list / vm list show them

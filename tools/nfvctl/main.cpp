@@ -101,7 +101,7 @@ int run_verb(const GlobalOptions& global, const Command& command,
     timeout_s = 20.0;
   const nfvctl::RunContext ctx{launcher ? global.nfv_socket : global.socket,
                                std::chrono::milliseconds(std::llround(timeout_s * 1000.0)),
-                               global.json, &root, verb.target};
+                               global.json, &root, verb.target, global.nfv_socket};
   if (verb.run != nullptr) {
     try {
       return verb.run(ctx, *command.app, options);

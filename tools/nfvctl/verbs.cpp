@@ -1,5 +1,7 @@
 #include "verbs.hpp"
 
+#include <iostream>
+
 #include "nfv/mac_address.hpp"
 #include "printers.hpp"
 
@@ -202,14 +204,39 @@ Json rule_add_params(const CLI::App& cmd, const VerbOptions& o) {
   return p;
 }
 
+// status: the switch's, then the VNFs and VMs of the `nfv up` answering on
+// --nfv-socket, if one does (left out quietly otherwise: a switch may run alone).
+int run_status(const RunContext& ctx, const CLI::App&, const VerbOptions&) {
+  auto client = connect_switch(ctx);
+  if (!client) return kExitCannotConnect;
+  auto r = client->call("switch.status");
+  if (!r) return std::cerr << "nfvctl: " << r.error().message << '\n', kExitServerError;
+  Json vnfs = nullptr;
+  if (auto nfv = nfv::control::JsonRpcClient::connect(ctx.nfv_socket, ctx.timeout))
+    if (auto list = nfv->call("vnf.list"); list && list->is_array()) vnfs = std::move(*list);
+  if (ctx.json) {
+    Json out = std::move(*r);
+    if (!vnfs.is_null()) out["vnfs"] = std::move(vnfs);
+    print_json(out, std::cout);
+    return kExitOk;
+  }
+  print_status(*r, std::cout);
+  if (!vnfs.is_null()) {
+    std::cout << "\nVNFs of `nfv up` (" << ctx.nfv_socket << "):\n";
+    print_vnf_list(vnfs, std::cout);
+  }
+  return kExitOk;
+}
+
 const std::vector<Verb>& verb_table() {
   static const std::vector<Verb> table = {
       {{"status"},
        "switch.status",
-       "show the switch's version, uptime and sizes",
+       "show the switch's version, uptime and sizes, and the VNFs of a running `nfv up`",
        nullptr,
        nullptr,
-       print_status},
+       print_status,
+       run_status},
       {{"port", "list"}, "port.list", "list the ports", nullptr, nullptr, print_port_list},
       {{"port", "show"},
        "port.show",

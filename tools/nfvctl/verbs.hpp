@@ -60,6 +60,7 @@ struct RunContext {
   bool json = false;
   const CLI::App* root = nullptr;  // for completion
   Target target = Target::switch_socket;  // for the hint when connecting fails
+  std::string nfv_socket;                 // the launcher's (--nfv-socket), for status
 };
 
 // Connects to ctx.socket; on failure prints the error with a hint and returns
@@ -85,6 +86,7 @@ const std::vector<Verb>& verb_table();
 
 // Verbs with their own run function (watch.cpp, capture.cpp, completion.cpp).
 int run_stats(const RunContext& ctx, const CLI::App& cmd, const VerbOptions& options);
+int run_status(const RunContext& ctx, const CLI::App& cmd, const VerbOptions& options);
 int run_capture(const RunContext& ctx, const CLI::App& cmd, const VerbOptions& options);
 int run_completion(const RunContext& ctx, const CLI::App& cmd, const VerbOptions& options);
 // "in_port=a,udp actions=output:b" (as words) -> rule.add params; throws CLI::ValidationError.
