@@ -6,6 +6,7 @@
 #        [--setups "nfv ovs testpmd"] [--vnf process|vm] [--rounds N] [--seconds S]
 #        [--sizes "64 imix"] [--no-ndr] [--trial-seconds T] [--resolution F] [--warmup W]
 #        [--forwarding flows|normal] [--vnf-idle poll|adaptive] [--queue-size N] [--out DIR]
+#        [--vnf-cpu 0|1] [--switch-idle poll|adaptive]
 #
 # Scenarios (the generator sends one direction: into g0, back from g1):
 #   p2p   nfv-gen -> g0 [switch] g1 -> nfv-gen
@@ -21,7 +22,9 @@
 # one-way generator the destination is never learnt: both flood to the one other port).
 # VNF: nfv-l2fwd --mode forward --cpus 0 --idle adaptive (the same process for every switch); in the
 # nfvvm setup, nfv-vmm --kernel l2fwd.elf --cpus 1 --memory 256M --cmdline "mode=forward idle=MODE" under
-# taskset -c 0 (the same idle mode). Generator: nfv-gen --cpu 0, one UDP stream over 1024 flows,
+# taskset -c 0 (the same idle mode). --vnf-cpu 1 puts the VNFs on the switch's CPU instead (the
+# generator then has CPU 0 to itself; give the switch --switch-idle adaptive so that it sleeps when
+# it has nothing to do, as the VNFs do; OVS and testpmd always poll). Generator: nfv-gen --cpu 0, one UDP stream over 1024 flows,
 # udp_checksum=off, size 64 (bytes without FCS, as vswitch.sh's --txpkts) or imix (64/570/1518
 # with FCS at 7:4:1). Switch PMD on CPU 1; generator and VNFs share CPU 0. --queue-size N: the
 # VNFs' virtqueue size (process: vhost-user:PATH,queue-size=N; VM: queue-size=N on the guest's
@@ -60,7 +63,7 @@ OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
 TESTPMD=dpdk-testpmd
 
 scenarios="p2p pvp pvvp" setups="nfv ovs testpmd" vnf=process rounds=5 seconds=10 sizes="64 imix"
-ndr=1 trial=2 resolution=0.02 warmup=2 forwarding=flows vnf_idle=adaptive qsize="" out=""
+ndr=1 trial=2 resolution=0.02 warmup=2 forwarding=flows vnf_idle=adaptive qsize="" out="" vnf_cpu=0 switch_idle=poll
 while [ $# -gt 0 ]; do
   case $1 in
     --scenarios) scenarios=${2:?}; shift 2 ;;
@@ -75,6 +78,8 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=${2:?}; shift 2 ;;
     --forwarding) forwarding=${2:?}; shift 2 ;;
     --vnf-idle) vnf_idle=${2:?}; shift 2 ;;
+    --vnf-cpu) vnf_cpu=${2:?}; shift 2 ;;
+    --switch-idle) switch_idle=${2:?}; shift 2 ;;
     --queue-size) qsize=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -96,6 +101,8 @@ done
 case $vnf in process) ;; vm) [[ " $setups " == *" nfvvm "* ]] || setups="$setups nfvvm" ;; *) die "--vnf: process or vm" ;; esac
 case $forwarding in flows) ;; normal) [ "$scenarios" = p2p ] || die "--forwarding normal needs --scenarios p2p (a one-way generator floods)" ;; *) die "--forwarding: flows or normal" ;; esac
 case $vnf_idle in poll|adaptive) ;; *) die "--vnf-idle: poll or adaptive" ;; esac
+case $switch_idle in poll|adaptive) ;; *) die "--switch-idle: poll or adaptive" ;; esac
+case $vnf_cpu in 0|1) ;; *) die "--vnf-cpu: 0 or 1" ;; esac
 [ -z "$qsize" ] || { [[ $qsize =~ ^[0-9]+$ ]] && (( qsize >= 64 && qsize <= 32768 && (qsize & (qsize - 1)) == 0 )); } || die "--queue-size: a power of two in 64..32768"
 QOPT=${qsize:+,queue-size=$qsize}
 
@@ -140,7 +147,7 @@ track() { PIDS+=("$1"); SW_PIDS+=("$1"); }
 start_nfv() {
   local rd=$1 sc=$2 p ports=($(ports_of "$2")) i
   {
-    printf '[switch]\ncores = [1]\nidle = "poll"\nsocket = "%s"\nlog_level = "info"\n' "$rd/switch.sock"
+    printf '[switch]\ncores = [1]\nidle = "%s"\nsocket = "%s"\nlog_level = "info"\n' "$switch_idle" "$rd/switch.sock"
     for p in "${ports[@]}"; do
       printf '\n[[port]]\nname = "%s"\ntype = "vhost-user"\npath = "%s"\nmode = "server"\nqueues = 1\n' "$p" "$rd/$p"
     done
@@ -208,12 +215,12 @@ start_vnfs() {
   for v in $(vnfs_of "$2"); do
     n=$((n + 1))
     if [ "$kind" = vm ]; then
-      timeout -k 5 "$LIMIT" taskset -c 0 "$NFV_VMM" --kernel "$L2FWD_ELF" --memory 256M --cpus 1 \
+      timeout -k 5 "$LIMIT" taskset -c "$vnf_cpu" "$NFV_VMM" --kernel "$L2FWD_ELF" --memory 256M --cpus 1 \
         --net "path=$rd/${v}0,mac=02:00:00:00:0$n:00" --net "path=$rd/${v}1,mac=02:00:00:00:0$n:01" \
         --cmdline "mode=forward idle=$vnf_idle${qsize:+ queue-size=$qsize}${NFV_GUEST_EXTRA:+ $NFV_GUEST_EXTRA}" --control "$rd/vnf-$v.ctl" --name "vnf-$v" </dev/null > "$rd/vnf-$v.log" 2>&1 &
     else
       timeout -k 5 "$LIMIT" "$NFV_L2FWD" --port "vhost-user:$rd/${v}0$QOPT" --port "vhost-user:$rd/${v}1$QOPT" --mode forward \
-        --cpus 0 --idle "$vnf_idle" --control "$rd/vnf-$v.ctl" </dev/null > "$rd/vnf-$v.log" 2>&1 &
+        --cpus "$vnf_cpu" --idle "$vnf_idle" --control "$rd/vnf-$v.ctl" </dev/null > "$rd/vnf-$v.log" 2>&1 &
     fi
     pid=$!
     PIDS+=("$pid"); VNF_PIDS+=("$pid")
@@ -346,7 +353,7 @@ for sc in $scenarios; do for s in $setups; do [ "$s" = nfvvm ] && [ "$sc" != pvp
 per=$(( 12 + warmup + seconds + (ndr ? 6 * (${trial%.*} + 1) : 0) ))
 echo "vsperf: scenarios [$scenarios], setups [$setups], sizes [$sizes], $rounds round(s) of ${seconds}s" \
      "(+${warmup}s warm-up)$( ((ndr)) && echo ", NDR trials of ${trial}s, resolution $resolution")"
-echo "  switch PMD on CPU 1; nfv-gen and VNFs (nfv-l2fwd --idle $vnf_idle$([ "$vnf" = vm ] && echo '; l2fwd.elf VM for nfvvm')) on CPU 0; forwarding: $forwarding"
+echo "  switch PMD on CPU 1 (nfv-switch idle $switch_idle); nfv-gen on CPU 0; VNFs (nfv-l2fwd --idle $vnf_idle$([ "$vnf" = vm ] && echo '; l2fwd.elf VM for nfvvm')) on CPU $vnf_cpu; forwarding: $forwarding"
 echo "  binaries: $BUILD_DIR;  output: $out  (about $(( nrun * $(wc -w <<< "$sizes") * rounds * per / 60 + 1 )) min)"
 echo "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 n=$(count_others)
@@ -368,9 +375,10 @@ git_rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 "$PY" - "$out" "$START_TS" "$END_TS" "$git_rev" "$rounds" "$seconds" "$warmup" "$ndr" "$trial" "$resolution" \
   "$forwarding" "$vnf_idle" "$BUILD_DIR" "$(uname -r)" "$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)" \
   "$( { "$OVS_VSWITCHD" --version 2>/dev/null || true; } | head -1)" "$(dpkg-query -W -f='${Version}' dpdk 2>/dev/null || true)" \
+  "switch PMD on CPU 1 (nfv-switch idle $switch_idle), nfv-gen on CPU 0, VNFs on CPU $vnf_cpu" \
   <<'PY' | tee "$out/summary.txt"
 import csv, json, statistics, sys
-(out, t0, t1, rev, rounds, secs, warm, ndr, trial, res, fwd, idle, bdir, kernel, cpu, ovs, dpdk) = sys.argv[1:]
+(out, t0, t1, rev, rounds, secs, warm, ndr, trial, res, fwd, idle, bdir, kernel, cpu, ovs, dpdk, pinning) = sys.argv[1:]
 rows = list(csv.DictReader(open(f"{out}/rounds.csv")))
 num = lambda v: float(v) if v not in ("", None) else None
 med = lambda v: statistics.median([x for x in v if x is not None]) if [x for x in v if x is not None] else None
@@ -432,7 +440,7 @@ with open(f"{out}/medians.csv", "w", newline="") as fh:
 meta = dict(start=t0, end=t1, git=rev, rounds=int(rounds), seconds=int(secs), warmup_s=int(warm), ndr=bool(int(ndr)),
             trial_seconds=float(trial), resolution=float(res), forwarding=fwd, vnf_idle=idle, build_dir=bdir,
             kernel=kernel, cpu=cpu, ovs=ovs, dpdk=dpdk,
-            pinning="switch PMD on CPU 1; nfv-gen, VNFs (nfv-l2fwd --cpus 0 / nfv-vmm under taskset -c 0) on CPU 0",
+            pinning=pinning,
             generator="nfv-gen --cpu 0, g0 -> g1, udp flows=1024 udp_checksum=off, size 64 (no FCS) or imix",
             formulas={"max_rx_mpps": "nfv-gen unpaced for --seconds: packets received back at g1 / s",
                       "gbps": "max_rx_mpps * (mean frame + 24) * 8 / 1000 (FCS + preamble/SFD/IFG)",
@@ -444,7 +452,7 @@ json.dump(dict(meta=meta, rounds=rows, medians=medians, ratios=ratios), open(f"{
 f = lambda v, nd=2: "-" if v is None else f"{v:.{nd}f}"
 size_name = lambda s: "IMIX" if s == "imix" else f"{s} B"
 print(f"vsperf medians over {rounds} round(s) of {secs} s, {t0} .. {t1}, git {rev}")
-print(f"switch PMD on CPU 1, nfv-gen and VNFs on CPU 0; forwarding {fwd}; NDR: trials of {trial} s, resolution {res}")
+print(f"{pinning}; forwarding {fwd}; NDR: trials of {trial} s, resolution {res}")
 print()
 print("| scenario | frame | setup | max rx Mpps (min..max) | Gbit/s | NDR Mpps | max vs OVS | max vs testpmd | NDR vs OVS | NDR vs testpmd |")
 print("|---|---|---|---|---|---|---|---|---|---|")
@@ -497,7 +505,7 @@ if [ -s "$out/vsperf.gpvars" ]; then
   {
     echo "set terminal pngcairo size $(( 700 * ${#psizes[@]} + 200 )),600 font ',10'"
     echo "set output '$out/vsperf.png'"
-    echo "set multiplot layout 1,${#psizes[@]} title \"VSPERF scenarios: switch PMD on CPU 1, nfv-gen + VNFs on CPU 0\\nmedian of $rounds round(s), $(date +%F)\""
+    echo "set multiplot layout 1,${#psizes[@]} title \"VSPERF scenarios: switch PMD on CPU 1, nfv-gen on CPU 0, VNFs on CPU $vnf_cpu\\nmedian of $rounds round(s), $(date +%F)\""
     echo "set style data histogram; set style histogram clustered gap 1; set style fill solid 0.8 border -1"
     echo "set ylabel 'Mpps received (one direction)'; set yrange [0:*]; set grid ytics; set key top right"
     for ((b = 0; b < ${#psizes[@]}; b++)); do
