@@ -439,9 +439,21 @@ std::string port_key_list(Only only) {
   return out;
 }
 
+// The socket of a vhost-user port that has no 'path': DIR/NAME.sock.
+Result<std::string> socket_in_dir(const Checker& c, Where where, const std::string& dir, const std::string& port) {
+  std::string path = dir + "/" + port + ".sock";
+  if (path.size() >= kSunPathMax)
+    return c.fail(where, "vhost-user port '" + port + "' would get the socket " + quote(path) + ", " +
+                             std::to_string(path.size()) + " bytes long",
+                  "a 'path' key (" + std::string(kSocketPathExpected) + "), a shorter name or a shorter 'socket_dir'");
+  return path;
+}
+
 // Checks one port table/object. Null values (JSON) count as absent, so a port
-// object printed by port_config_to_json reads back unchanged.
-Result<PortConfig> check_port(const Checker& c, const Node& table) {
+// object printed by port_config_to_json reads back unchanged. A vhost-user
+// port without 'path' is an error unless `path_later` (the file's socket_dir,
+// applied once the whole file is read, may give it one).
+Result<PortConfig> check_port(const Checker& c, const Node& table, bool path_later) {
   for (const Member& m : table.members)
     if (find_port_key(m.key) == nullptr)
       return c.fail(m.where, "unknown port key " + key_subject(m.key),
@@ -487,9 +499,9 @@ Result<PortConfig> check_port(const Checker& c, const Node& table) {
     return c.fail(later->where, "port '" + port.name + "' sets both 'vlan' and 'trunk'",
                   "either an access 'vlan' or a 'trunk' list, not both");
   }
-  if (port.type == PortType::vhost_user && present("path") == nullptr)
+  if (port.type == PortType::vhost_user && present("path") == nullptr && !path_later)
     return c.fail(table.where, "vhost-user port '" + port.name + "' has no 'path' key",
-                  "a 'path' key: " + std::string(kSocketPathExpected));
+                  "a 'path' key: " + std::string(kSocketPathExpected) + " (or a [switch] 'socket_dir')");
   if (port.type == PortType::ethdev && present("devargs") == nullptr)
     return c.fail(table.where, "ethdev port '" + port.name + "' has no 'devargs' key",
                   "a 'devargs' key: " + std::string(kDevargsExpected));
@@ -530,6 +542,14 @@ Status set_socket(const Checker& c, const Member& m, SwitchConfig& s) {
   auto path = socket_path(c, m);
   if (!path) return std::move(path).error();
   s.socket = std::move(*path);
+  return {};
+}
+
+Status set_socket_dir(const Checker& c, const Member& m, SwitchConfig& s) {
+  auto dir = socket_path(c, m);  // an absolute path; the sockets in it are checked for length
+  if (!dir) return std::move(dir).error();
+  while (dir->size() > 1 && dir->back() == '/') dir->pop_back();
+  s.socket_dir = std::move(*dir);
   return {};
 }
 
@@ -587,6 +607,7 @@ constexpr SwitchKey kSwitchKeys[] = {
     {"socket", set_socket},         {"log_level", set_log_level},
     {"mac_aging_s", set_mac_aging}, {"memory_mb", set_memory},
     {"eal_args", set_eal_args},     {"metrics", set_metrics},
+    {"socket_dir", set_socket_dir},
 };
 
 Status check_switch_table(const Checker& c, const Node& table, SwitchConfig& cfg) {
@@ -609,9 +630,9 @@ Status check_ports(const Checker& c, const Member& member, SwitchConfig& cfg) {
   if (!items) return std::move(items).error();
   for (const Node& table : **items) {
     if (table.kind != Kind::table) return c.wrong_kind(table, "a 'port' element", kExpected);
-    auto port = check_port(c, table);
+    auto port = check_port(c, table, /*path_later=*/true);
     if (!port) return std::move(port).error();
-    for (size_t i = 0; i < cfg.ports.size(); ++i) {
+    for (size_t i = 0; i < cfg.ports.size() && !port->path.empty(); ++i) {
       const PortConfig& other = cfg.ports[i];
       const Node& first = (**items)[i];
       if (other.name == port->name)
@@ -715,6 +736,34 @@ Status check_rule_ports(const Checker& c, const SwitchConfig& cfg, const std::ve
   return {};
 }
 
+// After the whole file: vhost-user ports without 'path' get theirs from
+// socket_dir (or are an error without one), the control socket too unless
+// 'socket' was given; then no two vhost-user ports may share a socket.
+Status apply_socket_dir(const Checker& c, const Node& root, SwitchConfig& cfg) {
+  const Member* sw = root.find("switch");
+  if (!cfg.socket_dir.empty() && (sw == nullptr || sw->value.find("socket") == nullptr))
+    cfg.socket = cfg.socket_dir + "/switch.sock";
+  const Member* ports = root.find("port");
+  for (size_t i = 0; i < cfg.ports.size(); ++i) {
+    PortConfig& p = cfg.ports[i];
+    if (p.type != PortType::vhost_user || !p.path.empty()) continue;
+    const Node& table = ports->value.items[i];
+    if (cfg.socket_dir.empty())
+      return c.fail(table.where, "vhost-user port '" + p.name + "' has no 'path' key",
+                    "a 'path' key: " + std::string(kSocketPathExpected) + " (or a [switch] 'socket_dir')");
+    auto path = socket_in_dir(c, table.where, cfg.socket_dir, p.name);
+    if (!path) return std::move(path).error();
+    for (const PortConfig& other : cfg.ports)
+      if (other.type == PortType::vhost_user && other.path == *path)
+        return c.fail(table.where,
+                      "vhost-user port '" + p.name + "' would get the socket " + quote(*path) +
+                          " from 'socket_dir', which port '" + other.name + "' already uses",
+                      "a different socket path for each vhost-user port");
+    p.path = std::move(*path);
+  }
+  return {};
+}
+
 Result<SwitchConfig> check_document(const Checker& c, const Node& root) {
   SwitchConfig cfg;
   std::vector<PendingRule> pending;
@@ -732,6 +781,7 @@ Result<SwitchConfig> check_document(const Checker& c, const Node& root) {
     }
   }
   if (auto st = check_rule_ports(c, cfg, pending); !st) return std::move(st).error();
+  if (auto st = apply_socket_dir(c, root, cfg); !st) return std::move(st).error();
   return cfg;
 }
 
@@ -759,13 +809,19 @@ Result<SwitchConfig> parse_switch_config(std::string_view toml_text,
   return check_document(c, from_toml(doc));
 }
 
-Result<PortConfig> port_config_from_json(const control::Json& params) {
+Result<PortConfig> port_config_from_json(const control::Json& params, const std::string& socket_dir) {
   const Checker c({}, true);
   const Node root = from_json(params);
   if (root.kind != Kind::table)
     return c.fail({}, "the port parameters are " + c.kind_name(root.kind),
                   "an object with the keys " + port_key_list(Only::any));
-  return check_port(c, root);
+  auto port = check_port(c, root, /*path_later=*/!socket_dir.empty());
+  if (port && port->type == PortType::vhost_user && port->path.empty()) {
+    auto path = socket_in_dir(c, root.where, socket_dir, port->name);
+    if (!path) return std::move(path).error();
+    port->path = std::move(*path);
+  }
+  return port;
 }
 
 control::Json port_config_to_json(const PortConfig& port) {

@@ -70,6 +70,10 @@ struct SwitchConfig {
   std::vector<PortConfig> ports;
   std::vector<RuleConfig> rules;
   std::string metrics;                    // "HOST:PORT" on loopback; empty: off
+  // Where vhost-user ports without a 'path' get their socket (DIR/NAME.sock),
+  // and the control socket when 'socket' is not given (DIR/switch.sock);
+  // empty: every vhost-user port needs its 'path'.
+  std::string socket_dir;
 };
 
 // Checks a metrics listen address: "127.0.0.1:9464", "[::1]:9464" or "localhost:9464".
@@ -85,7 +89,8 @@ Result<SwitchConfig> parse_switch_config(std::string_view toml_text, const std::
 
 // The same checks for one port given as JSON (the port.add RPC's params).
 // Error messages name the offending key.
-Result<PortConfig> port_config_from_json(const control::Json& params);
+// A vhost-user port without "path" gets SOCKET_DIR/NAME.sock when socket_dir is set.
+Result<PortConfig> port_config_from_json(const control::Json& params, const std::string& socket_dir = {});
 control::Json port_config_to_json(const PortConfig& port);
 
 const char* to_string(PortType t) noexcept;

@@ -261,7 +261,8 @@ Json Switch::status_json() const {
   return {{"version", "0.1.0"}, {"uptime_s", up},         {"pmd_cores", plan_.pmd_cpus},
           {"idle", to_string(cfg_.idle)}, {"ports", nports}, {"mac_entries", macs_.size()},
           {"rules", rules_.size()}, {"hugepages", plan_.hugepages},
-          {"metrics", cfg_.metrics.empty() ? Json(nullptr) : Json(cfg_.metrics)}};
+          {"metrics", cfg_.metrics.empty() ? Json(nullptr) : Json(cfg_.metrics)},
+          {"socket_dir", cfg_.socket_dir.empty() ? Json(nullptr) : Json(cfg_.socket_dir)}};
 }
 
 Json Switch::mac_list_json() const {
@@ -323,7 +324,7 @@ void Switch::register_methods(control::JsonRpcServer& rpc) {
     return j;
   });
   rpc.add_method("port.add", [this](const Json& params) {
-    auto cfg = port_config_from_json(params);
+    auto cfg = port_config_from_json(params, cfg_.socket_dir);
     if (!cfg) throw RpcError(RpcError::kInvalidParams, cfg.error().message);
     auto r = add_port(*cfg);
     if (!r)

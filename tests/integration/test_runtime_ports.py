@@ -169,3 +169,25 @@ def test_port_rpc_errors(lab):
     sw.wait_link(["a", "b"])
     n = a.send(2, to=MAC_B)
     exact(b, 0, n)
+
+
+@pytest.mark.timeout(60)
+def test_socket_dir_names_the_sockets_of_ports_without_a_path(lab):
+    # [switch] socket_dir: ports (from the file and from port.add) without "path" get DIR/NAME.sock,
+    # a real peer connects there, and a clean shutdown removes them.
+    sdir = lab.path("socks")
+    os.makedirs(sdir, exist_ok=True)
+    sw = lab.switch([{"name": "a", "type": "vhost-user"},
+                     {"name": "b", "type": "vhost-user", "path": lab.path("b.sock")}], socket_dir=sdir)
+    assert sw.call("switch.status")["socket_dir"] == sdir
+    assert {p["name"]: p["path"] for p in sw.call("port.list")} == {"a": f"{sdir}/a.sock", "b": lab.path("b.sock")}
+    added = sw.call("port.add", {"name": "c", "type": "vhost-user"})
+    assert added["path"] == f"{sdir}/c.sock" and os.path.exists(f"{sdir}/c.sock")
+    a = lab.testpmd("A", f"{sdir}/a.sock", MAC_A)
+    b = lab.testpmd("B", lab.path("b.sock"), MAC_B)
+    sw.wait_link(["a", "b"])
+    n = a.send(3, to=BROADCAST)
+    exact(b, 0, n)
+    assert a.quit() == 0 and b.quit() == 0
+    assert sw.stop() == 0, sw.log()
+    assert sorted(os.listdir(sdir)) == [], "sockets left in socket_dir"

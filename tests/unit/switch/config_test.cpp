@@ -157,7 +157,7 @@ TEST_CASE("config: each bad file yields its one message") {
        R"(:2:1: 'port' is a table; expected an array of tables ([[port]] sections))"},
       // [switch]
       {"unknown_switch_key",
-       R"(:3:1: unknown [switch] key 'threads'; expected one of cores, idle, socket, log_level, mac_aging_s, memory_mb, eal_args, metrics)"},
+       R"(:3:1: unknown [switch] key 'threads'; expected one of cores, idle, socket, log_level, mac_aging_s, memory_mb, eal_args, metrics, socket_dir)"},
       {"cores_type",
        R"(:2:9: 'cores' is an integer; expected a non-empty list of distinct CPU numbers in 0..1023)"},
       {"cores_empty",
@@ -187,7 +187,7 @@ TEST_CASE("config: each bad file yields its one message") {
       {"missing_type",
        R"(:1:1: port 'vm1' has no 'type' key; expected a 'type' key: "vhost-user" or "ethdev")"},
       {"missing_path",
-       R"(:4:3: vhost-user port 'vm1' has no 'path' key; expected a 'path' key: an absolute path shorter than 108 bytes (the unix socket limit))"},
+       R"(:4:3: vhost-user port 'vm1' has no 'path' key; expected a 'path' key: an absolute path shorter than 108 bytes (the unix socket limit) (or a [switch] 'socket_dir'))"},
       {"missing_devargs",
        R"(:1:9: ethdev port 'eth0' has no 'devargs' key; expected a 'devargs' key: DPDK devargs such as "net_tap0,iface=t0" or a PCI address)"},
       {"name_invalid",
@@ -349,7 +349,7 @@ TEST_CASE("config: port JSON errors name the key") {
         "\"net_tap0,iface=t0\" or a PCI address");
   CHECK(json_error(R"({"name": "v", "type": "vhost-user"})") ==
         "vhost-user port 'v' has no 'path' key; expected a 'path' key: an absolute path shorter "
-        "than 108 bytes (the unix socket limit)");
+        "than 108 bytes (the unix socket limit) (or a [switch] 'socket_dir')");
   CHECK(json_error(R"({"name": "e", "type": "ethdev", "devargs": "x", "path": "/a"})") ==
         "'path' is a vhost-user key but port 'e' has type \"ethdev\"; expected only ethdev keys: "
         "name, type, devargs, queues, vlan, trunk, allowed_macs");
@@ -402,4 +402,69 @@ TEST_CASE("config: to_string names") {
   CHECK(std::string(to_string(VhostMode::client)) == "client");
   CHECK(std::string(to_string(IdleMode::adaptive)) == "adaptive");
   CHECK(std::string(to_string(IdleMode::poll)) == "poll");
+}
+
+TEST_CASE("config: socket_dir gives vhost-user ports without 'path' a socket, and the control socket") {
+  using nfv::sw::parse_switch_config;
+  // [switch] may come after the ports; explicit paths win; ethdev ports are left alone.
+  auto r = parse_switch_config(R"(
+[[port]]
+name = "vm1"
+type = "vhost-user"
+[[port]]
+name = "vm2"
+type = "vhost-user"
+path = "/tmp/elsewhere/vm2.sock"
+[[port]]
+name = "tap0"
+type = "ethdev"
+devargs = "net_tap0"
+[switch]
+socket_dir = "/run/nfv/node1/"
+)",
+                               "t.toml");
+  REQUIRE_MESSAGE(r.ok(), r.error().message);
+  CHECK(r->socket_dir == "/run/nfv/node1");
+  CHECK(r->socket == "/run/nfv/node1/switch.sock");
+  CHECK(r->ports[0].path == "/run/nfv/node1/vm1.sock");
+  CHECK(r->ports[1].path == "/tmp/elsewhere/vm2.sock");
+  CHECK(r->ports[2].path.empty());
+
+  // An explicit 'socket' wins over socket_dir's.
+  r = parse_switch_config("[switch]\nsocket_dir = \"/run/a\"\nsocket = \"/run/b/ctl.sock\"\n", "t.toml");
+  REQUIRE(r.ok());
+  CHECK(r->socket == "/run/b/ctl.sock");
+
+  // A generated socket that another port names explicitly; one that is too long; a relative dir.
+  r = parse_switch_config(R"([switch]
+socket_dir = "/run/a"
+[[port]]
+name = "x"
+type = "vhost-user"
+path = "/run/a/vm1.sock"
+[[port]]
+name = "vm1"
+type = "vhost-user"
+)",
+                          "t.toml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message ==
+        "t.toml:7:1: vhost-user port 'vm1' would get the socket \"/run/a/vm1.sock\" from 'socket_dir', which port 'x' "
+        "already uses; expected a different socket path for each vhost-user port");
+  r = parse_switch_config("[switch]\nsocket_dir = \"/" + std::string(90, 'd') +
+                              "\"\n[[port]]\nname = \"a-rather-long-port-name\"\ntype = \"vhost-user\"\n",
+                          "t.toml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("would get the socket") != std::string::npos);
+  CHECK(r.error().message.find("bytes long; expected a 'path' key") != std::string::npos);
+  r = parse_switch_config("[switch]\nsocket_dir = \"run/nfv\"\n", "t.toml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "t.toml:2:14: 'socket_dir' is \"run/nfv\", not an absolute path; expected an absolute path "
+                             "shorter than 108 bytes (the unix socket limit)");
+
+  // port.add's JSON: with the running switch's socket_dir, 'path' may be left out.
+  auto p = nfv::sw::port_config_from_json(nfv::control::Json::parse(R"({"name": "vm3", "type": "vhost-user"})"),
+                                          "/run/nfv/node1");
+  REQUIRE_MESSAGE(p.ok(), p.error().message);
+  CHECK(p->path == "/run/nfv/node1/vm3.sock");
 }
