@@ -11,6 +11,7 @@
 #   nfv-vmm --kernel hello.elf --cmdline exit=7     banner says "platform hardware", exit code 7
 #   nfv-vmm --kernel hello.elf --cmdline fault=ud   the guest's IDT reports #UD: exit code 100
 #   nfv-vmm --kernel virtio_garbage.elf --net ...   the hostile driver, no back-end: exit code 0
+#   nfv-vmm --kernel smp.elf --cpus 2               every vCPU started (start_cpu hypercall): exit code 0
 # then reads the results from the serial console. Exit status 0 when every
 # check passed, 1 when one failed, 77 when a tool or file it needs is missing.
 #
@@ -26,6 +27,7 @@ TIMEOUT=${HWVIRT_TIMEOUT:-80}
 VMM="$BUILD_DIR/vmm/nfv-vmm"
 HELLO="$BUILD_DIR/tests/guests/hello.elf"
 GARBAGE="$BUILD_DIR/tests/guests/virtio_garbage.elf"
+SMP="$BUILD_DIR/tests/guests/smp.elf"
 
 skip() { echo "hwvirt: SKIP: $*" >&2; exit 77; }
 fail() { echo "hwvirt: FAIL: $*" >&2; exit 1; }
@@ -37,7 +39,7 @@ BUSYBOX=$(command -v busybox || true)
 [[ -x "$BUSYBOX" ]] || skip "busybox not installed (package busybox-static)"
 QBOOT=/usr/share/qemu/qboot.rom
 [[ -f "$QBOOT" ]] || skip "$QBOOT missing (package qemu-system-x86)"
-for f in "$VMM" "$HELLO" "$GARBAGE"; do [[ -f "$f" ]] || skip "$f not built"; done
+for f in "$VMM" "$HELLO" "$GARBAGE" "$SMP"; do [[ -f "$f" ]] || skip "$f not built"; done
 VMM=$(readlink -f "$VMM")
 
 KERNEL=${HWVIRT_KERNEL:-$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1 || true)}
@@ -82,7 +84,7 @@ LOADER=$(ldd "$VMM" | awk '$1 ~ /^\/.*ld-linux/ {print $1}')
 [[ -n "$LOADER" ]] || skip "cannot find the dynamic loader of $VMM"
 mkdir -p "$ROOT$(dirname "$LOADER")"
 cp -L "$LOADER" "$ROOT$LOADER"
-cp "$HELLO" "$GARBAGE" "$ROOT/guests/"
+cp "$HELLO" "$GARBAGE" "$SMP" "$ROOT/guests/"
 for m in virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd; do
   src=$(ls "$MODULES/kernel/$m".ko* 2>/dev/null | head -1)
   [[ -n "$src" ]] || skip "module $m missing in $MODULES"
@@ -111,6 +113,8 @@ echo "HWVIRT: fault exit=\$?"
 head -4 /tmp/fault.log
 timeout 30 /opt/nfv/bin/nfv-vmm --kernel /guests/virtio_garbage.elf --memory 64M --hugepages never --net path=/tmp/none.sock 2>&1 | tail -3
 echo "HWVIRT: garbage exit=\$?"
+timeout 30 /opt/nfv/bin/nfv-vmm --kernel /guests/smp.elf --memory 64M --hugepages never --cpus 2 2>&1 | tail -4
+echo "HWVIRT: smp exit=\$?"
 echo "HWVIRT: done at \$(cut -d' ' -f1 /proc/uptime)s"
 poweroff -f
 INIT
@@ -140,4 +144,6 @@ grep -q "CPU exception #UD" "$LOG" || fail "hello.elf fault=ud: no exception rep
 grep -q "HWVIRT: fault exit=100" "$LOG" || fail "hello.elf fault=ud: nfv-vmm exit code not 100"
 grep -q "virtio_garbage: .* 0 failed expectation" "$LOG" || fail "virtio_garbage.elf: expectations failed"
 grep -q "HWVIRT: garbage exit=0" "$LOG" || fail "virtio_garbage.elf: nfv-vmm exit code not 0"
+grep -q "smp: 2 of 2 cpu(s) reported" "$LOG" || fail "smp.elf --cpus 2: not every vCPU reported"
+grep -q "HWVIRT: smp exit=0" "$LOG" || fail "smp.elf --cpus 2: nfv-vmm exit code not 0"
 echo "hwvirt: PASS"

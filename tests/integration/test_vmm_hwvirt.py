@@ -1,7 +1,7 @@
 """nfv-vmm on a hardware-virtualization KVM: tests/hwvirt/run.sh boots Debian's
 kernel under QEMU TCG with an emulated AMD SVM CPU (-cpu max), loads kvm-amd in
 it and runs nfv-vmm there (hello.elf banner/exit code/fault report, the
-virtio_garbage.elf hostile driver). This machine's own /dev/kvm is PVM, so this
+virtio_garbage.elf hostile driver, smp.elf starting a second vCPU). This machine's own /dev/kvm is PVM, so this
 is the only way the VT-x/AMD-V code path is exercised here."""
 
 from __future__ import annotations

@@ -74,6 +74,21 @@ HypercallStatus HypercallPort::handle(Hypercall& h) {
       ++counters_.stats_published;
       return HypercallStatus::ok;
     }
+    case HypercallOp::start_cpu: {
+      const uint8_t* block = memory_.translate(h.arg[0], sizeof(guest::StartCpu));
+      HypercallStatus st = HypercallStatus::bad_argument;
+      if (block != nullptr && hooks_.start_cpu) {
+        guest::StartCpu req;
+        std::memcpy(&req, block, sizeof req);  // one copy: checked and used as copied
+        st = hooks_.start_cpu(req);
+      }
+      if (st == HypercallStatus::ok) {
+        ++counters_.cpus_started;
+      } else {
+        ++counters_.cpu_start_refused;
+      }
+      return st;
+    }
   }
   return HypercallStatus::bad_op;
 }

@@ -6,7 +6,8 @@
 // every address and length against RAM, acts, and writes status and results
 // back. Operations: console_write, shutdown (exit code), wall_clock,
 // memory_request (the VMM adds a memory slot), publish_stats (JSON the VMM
-// serves in its stats answer). A bad block is answered with a status and
+// serves in its stats answer), start_cpu (the StartCpu block is copied out
+// and handed to the Machine, which validates it: cpu_start.hpp). A bad block is answered with a status and
 // counted; it never stops the VMM.
 #pragma once
 
@@ -32,6 +33,8 @@ struct HypercallCounters {
   Counter bad_calls;       // unreadable block, unknown op, bad argument
   Counter memory_added;    // bytes
   Counter stats_published;
+  Counter cpus_started;
+  Counter cpu_start_refused;  // start_cpu requests refused (also in bad_calls)
 };
 
 struct AddedMemory {
@@ -44,6 +47,8 @@ class HypercallPort final : public IoHandler {
   struct Hooks {
     std::function<void(int exit_code)> shutdown;
     std::function<Result<AddedMemory>(uint64_t bytes)> add_memory;
+    // Validates and starts the vCPU; returns ok, bad_argument or cpu_started.
+    std::function<guest::HypercallStatus(const guest::StartCpu&)> start_cpu;
   };
   HypercallPort(const GuestMemory& memory, Console& console, Hooks hooks)
       : memory_(memory), console_(console), hooks_(std::move(hooks)) {}

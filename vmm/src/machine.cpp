@@ -12,6 +12,7 @@
 
 #include "boot/boot_layout.hpp"
 #include "boot/elf_loader.hpp"
+#include "cpu_start.hpp"
 #include "devices/power.hpp"
 #include "devices/serial_16550.hpp"
 #include "virtio_net.hpp"
@@ -43,6 +44,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
 
 Machine::~Machine() {
   for (auto& v : vcpus_) v->stop();
+  release_parked();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -58,8 +60,8 @@ Status Machine::build() {
   }
   c.memory = (c.memory + kHotplugGranule - 1) & ~(kHotplugGranule - 1);
   if (c.max_memory == 0) c.max_memory = 4 * c.memory;
-  if (c.cpus != 1) {
-    return make_error(Errc::unsupported, "--cpus: the guest runtime runs on one vCPU in this version; use --cpus 1");
+  if (c.cpus < 1 || c.cpus > guest::kMaxCpus) {
+    return make_error(Errc::invalid_argument, fmt::format("--cpus {}: expected 1 .. {}", c.cpus, guest::kMaxCpus));
   }
   hotplug_next_ = guest::kHotplugBase;
   stopped_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -91,6 +93,8 @@ Status Machine::build() {
   auto image = load_elf_file(c.kernel, ram_bytes, guest::kImageBase);
   if (!image) return std::move(image).error();
   entry_ = image->entry;
+  image_lowest_ = image->lowest;
+  image_end_ = image->end;
 
   auto console = Console::open(c.console);
   if (!console) return std::move(console).error();
@@ -99,7 +103,8 @@ Status Machine::build() {
   hypercall_ = std::make_unique<HypercallPort>(
       memory_, *console_,
       HypercallPort::Hooks{[this](int code) { finish(code, fmt::format("the guest shut down with exit code {}", code)); },
-                           [this](uint64_t bytes) { return add_memory(bytes); }});
+                           [this](uint64_t bytes) { return add_memory(bytes); },
+                           [this](const guest::StartCpu& req) { return start_cpu(req); }});
   if (auto s = pio_.add(guest::kHypercallPort, 4, hypercall_.get(), "hypercall port"); !s) return s;
   serial_sink_ = std::make_unique<CallbackSink>([this](std::string_view text) { console_->write(text); });
   serial_ = std::make_unique<Serial16550>(*serial_sink_);
@@ -123,6 +128,8 @@ Status Machine::build() {
   std::vector<guest::DeviceInfo> devices;
   for (std::size_t i = 0; i < c.nets.size(); ++i) {
     VirtioNetDevice::Wiring w{*vm_, memory_, mmio_, *pci_};
+    // Default: a queue pair per vCPU (the back-end may have fewer: VQ_PAIRS_SET is bounded by both).
+    if (c.nets[i].queues == 0) c.nets[i].queues = static_cast<uint16_t>(c.cpus);
     auto dev = VirtioNetDevice::create(w, c.nets[i], static_cast<unsigned>(i));
     if (!dev) return std::move(dev).error();
     devices.push_back((*dev)->boot_info());
@@ -140,7 +147,45 @@ Status Machine::build() {
   bp.entry = entry_;
   auto entry = write_boot_structures(ram_bytes, bp);
   if (!entry) return std::move(entry).error();
+  boot_entry_ = *entry;
+  cpu_state_[0].store(kRunning, std::memory_order_release);
   return vcpus_[0]->setup_long_mode(*entry);
+}
+
+guest::HypercallStatus Machine::start_cpu(const guest::StartCpu& req) {
+  std::lock_guard lock(start_mu_);
+  CpuStartLimits limits;
+  limits.cpus = config_.cpus;
+  for (unsigned i = 0; i < config_.cpus; ++i) limits.started[i] = cpu_state_[i].load(std::memory_order_acquire) != kParked;
+  limits.image_lowest = image_lowest_;
+  limits.image_end = image_end_;
+  const CpuStartVerdict verdict = check_cpu_start(req, limits, memory_);
+  if (verdict != CpuStartVerdict::ok) {
+    // debug, not warn: a guest could fill the log with refused requests.
+    spdlog::debug("start_cpu {} refused: {}", req.cpu, to_string(verdict));
+    return verdict == CpuStartVerdict::already_started ? guest::HypercallStatus::cpu_started
+                                                       : guest::HypercallStatus::bad_argument;
+  }
+  LongModeEntry e = boot_entry_;
+  e.rip = req.rip;
+  e.rsp = req.rsp;
+  e.rdi = req.arg;
+  e.rsi = req.cpu;
+  ap_entry_[req.cpu] = e;  // published by the release below; read by that vCPU's thread
+  uint8_t expected = kParked;
+  if (!cpu_state_[req.cpu].compare_exchange_strong(expected, kRunning, std::memory_order_acq_rel)) {
+    return guest::HypercallStatus::bad_argument;  // released: the VM is stopping
+  }
+  cpu_state_[req.cpu].notify_all();
+  spdlog::debug("vCPU {} started at {:#x}", req.cpu, req.rip);
+  return guest::HypercallStatus::ok;
+}
+
+void Machine::release_parked() {
+  for (auto& st : cpu_state_) {
+    uint8_t expected = kParked;
+    if (st.compare_exchange_strong(expected, kReleased, std::memory_order_acq_rel)) st.notify_all();
+  }
 }
 
 void Machine::start() {
@@ -149,6 +194,19 @@ void Machine::start() {
 }
 
 void Machine::vcpu_thread(Vcpu& v) {
+  std::atomic<uint8_t>& state = cpu_state_[v.index()];
+  state.wait(kParked, std::memory_order_acquire);  // until start_cpu or the stop
+  if (state.load(std::memory_order_acquire) != kRunning) return;
+  if (v.index() != 0) {
+    // Every ioctl on a vCPU from its own thread (as QEMU does): its state is set here, not by
+    // the vCPU that asked. Made runnable: KVM creates vCPUs other than 0 waiting for INIT/SIPI.
+    Status s = v.set_runnable();
+    if (s) s = v.setup_long_mode(ap_entry_[v.index()]);
+    if (!s) {
+      finish(kExitVmFault, fmt::format("vCPU {}: could not start: {}", v.index(), s.error().message));
+      return;
+    }
+  }
   const VcpuStop why = v.run(pio_, mmio_);
   if (why != VcpuStop::requested) finish(kExitVmFault, fmt::format("vCPU {}: {}", v.index(), v.report()));
 }
@@ -162,6 +220,7 @@ void Machine::finish(int code, const std::string& why) {
     stopped_.store(true, std::memory_order_release);
   }
   for (auto& v : vcpus_) v->stop();
+  release_parked();
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t r = ::write(stopped_fd_.get(), &one, sizeof one);
 }
@@ -190,8 +249,10 @@ void Machine::resume() {
   for (auto& v : vcpus_) v->resume();
 }
 bool Machine::paused() const {
+  // Parked vCPUs do not count: they have not run yet (pause() flagged them too, so one
+  // started during the pause parks at once).
   for (const auto& v : vcpus_) {
-    if (!v->paused()) return false;
+    if (cpu_state_[v->index()].load(std::memory_order_acquire) == kRunning && !v->paused()) return false;
   }
   return !vcpus_.empty();
 }
@@ -227,6 +288,7 @@ control::Json Machine::status() const {
           {"platform", platform_name(kvm_->platform())},
           {"kernel", config_.kernel},
           {"cpus", config_.cpus},
+          {"cpus_started", cpus_started()},
           {"memory_bytes", total},
           {"memory_regions", memory_.regions().size()},
           {"hugepages", ram_.front().hugepages()},
@@ -240,7 +302,11 @@ control::Json Machine::stats() const {
   for (const auto& v : vcpus_) {
     control::Json kernel = control::Json::object();
     for (const auto& [k, val] : v->kernel_stats()) kernel[k] = val;
-    vcpus.push_back({{"index", v->index()}, {"exits", exits_json(v->exits())}, {"kernel", kernel}});
+    const uint8_t st = cpu_state_[v->index()].load(std::memory_order_acquire);
+    vcpus.push_back({{"index", v->index()},
+                     {"state", st == kRunning ? (v->paused() ? "paused" : "running") : st == kParked ? "parked" : "stopped"},
+                     {"exits", exits_json(v->exits())},
+                     {"kernel", kernel}});
   }
   const HypercallCounters& h = hypercall_->counters();
   control::Json nets = control::Json::array();
@@ -252,7 +318,9 @@ control::Json Machine::stats() const {
         {"bad_calls", h.bad_calls.load()},
         {"console_bytes", h.console_bytes.load()},
         {"memory_added_bytes", h.memory_added.load()},
-        {"stats_published", h.stats_published.load()}}},
+        {"stats_published", h.stats_published.load()},
+        {"cpus_started", h.cpus_started.load()},
+        {"cpu_start_refused", h.cpu_start_refused.load()}}},
       {"console", {{"bytes", console_->bytes()}, {"dropped", console_->dropped()}}},
       {"serial", {{"bytes", serial_->bytes_out()}, {"bad_accesses", serial_->bad_accesses()}}},
       {"buses",
@@ -274,6 +342,12 @@ control::Json Machine::stats() const {
     out["vnf"] = parsed.is_discarded() ? control::Json(g) : parsed;
   }
   return out;
+}
+
+unsigned Machine::cpus_started() const {
+  unsigned n = 0;
+  for (unsigned i = 0; i < config_.cpus; ++i) n += cpu_state_[i].load(std::memory_order_acquire) == kRunning ? 1 : 0;
+  return n;
 }
 
 std::string Machine::stop_reason() const {

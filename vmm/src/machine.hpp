@@ -3,6 +3,13 @@
 // their devices (hypercall port, serial console, power port, PCI host bridge,
 // virtio-net-pci devices backed by vhost-user), and one thread per vCPU.
 //
+// SMP: every vCPU has its thread from start(), but only vCPU 0 runs at the
+// ELF entry; the others stay parked (their thread waits, KVM_RUN is never
+// called) until the guest's start_cpu hypercall names them with a valid entry
+// (cpu_start.hpp). Then the vCPU's own thread gives it vCPU 0's boot state with
+// the guest's RIP, RSP and argument (every vCPU ioctl stays on its thread). A fault or shutdown on any vCPU ends the VM; stopping releases
+// parked threads too, so every thread is joined.
+//
 // Lifecycle: create() builds everything and loads the guest (nothing runs);
 // start() starts the vCPU threads; the guest ends the run with a shutdown
 // hypercall (its exit code becomes the VMM's), or a fault stops it (a report
@@ -11,6 +18,7 @@
 // shuts down by itself; force_stop() stops the vCPUs when it does not).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -80,6 +88,8 @@ class Machine {
 
   control::Json status() const;
   control::Json stats() const;
+  // vCPUs the guest has running (vCPU 0 and those it started with start_cpu).
+  unsigned cpus_started() const;
   const MachineConfig& config() const noexcept { return config_; }
   std::chrono::steady_clock::time_point started_at() const noexcept { return started_at_; }
 
@@ -88,6 +98,8 @@ class Machine {
   Status build();
   void vcpu_thread(Vcpu& v);
   void finish(int code, const std::string& why);
+  guest::HypercallStatus start_cpu(const guest::StartCpu& req);
+  void release_parked();
   Result<AddedMemory> add_memory(uint64_t bytes);
 
   MachineConfig config_;
@@ -109,6 +121,13 @@ class Machine {
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<std::thread> threads_;
   uint64_t entry_ = 0;
+  uint64_t image_lowest_ = 0, image_end_ = 0;
+  LongModeEntry boot_entry_{};
+  // Per vCPU: kParked until started (kRunning) or released at stop (kReleased).
+  enum : uint8_t { kParked = 0, kRunning = 1, kReleased = 2 };
+  std::array<std::atomic<uint8_t>, guest::kMaxCpus> cpu_state_{};
+  std::array<LongModeEntry, guest::kMaxCpus> ap_entry_{};  // written before cpu_state_ becomes kRunning
+  std::mutex start_mu_;
   uint64_t hotplug_next_;
 
   std::atomic<bool> stopped_{false};

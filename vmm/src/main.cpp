@@ -70,8 +70,16 @@ Result<NetSpec> parse_net(const std::string& s) {
       if (!m) return make_error(Errc::invalid_argument, "--net mac=" + value + ": expected xx:xx:xx:xx:xx:xx");
       n.mac = *m;
       n.mac_set = true;
+    } else if (key == "queues") {
+      unsigned q = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), q);
+      if (ec != std::errc{} || end != value.data() + value.size() || q < 1 || q > VirtioNetDevice::kMaxQueuePairs) {
+        return make_error(Errc::invalid_argument, "--net queues=" + value + ": expected 1..8 queue pairs");
+      }
+      n.queues = static_cast<uint16_t>(q);
     } else {
-      return make_error(Errc::invalid_argument, "--net: unknown key '" + key + "'; expected path=SOCKET,mac=MAC");
+      return make_error(Errc::invalid_argument,
+                        "--net: unknown key '" + key + "'; expected path=SOCKET,mac=MAC,queues=PAIRS");
     }
   }
   if (n.socket.empty()) return make_error(Errc::invalid_argument, "--net: path=SOCKET is required");
@@ -90,8 +98,12 @@ int main(int argc, char** argv) {
   app.add_option("--kernel", cfg.kernel, "guest ELF (a VNF linked with the SDK's guest runtime)")->required();
   app.add_option("--memory", memory, "guest RAM, e.g. 256M (16M .. 3G)")->capture_default_str();
   app.add_option("--max-memory", max_memory, "limit for the guest's memory requests (default 4 x --memory)");
-  app.add_option("--cpus", cfg.cpus, "vCPUs (1 in this version)")->capture_default_str();
-  app.add_option("--net", nets, "virtio-net device: path=SOCKET[,mac=MAC] (vhost-user back-end socket)");
+  app.add_option("--cpus", cfg.cpus, "vCPUs, 1 .. 8 (vCPU 0 boots; the guest starts the others)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, guest::kMaxCpus));
+  app.add_option("--net", nets,
+                 "virtio-net device: path=SOCKET[,mac=MAC][,queues=PAIRS] (vhost-user back-end socket; "
+                 "PAIRS 1..8, default --cpus)");
   app.add_option("--cmdline", cfg.cmdline, "guest command line (passed to its guest_main)");
   app.add_option("--console", cfg.console, "guest console output file (default: stdout)");
   app.add_option("--control", control, "JSON-RPC control socket (status, stats, pause, resume, shutdown)");

@@ -111,6 +111,13 @@ Status Vcpu::setup_long_mode(const LongModeEntry& e) {
   return {};
 }
 
+Status Vcpu::set_runnable() {
+  kvm_mp_state mp{};
+  mp.mp_state = KVM_MP_STATE_RUNNABLE;
+  if (::ioctl(fd_.get(), KVM_SET_MP_STATE, &mp) < 0) return sys_error("KVM_SET_MP_STATE (runnable)");
+  return {};
+}
+
 void Vcpu::kick() noexcept {
   run_->immediate_exit = 1;  // KVM_RUN returns at once if the signal came before it
   if (running_.load(std::memory_order_acquire)) pthread_kill(thread_.load(), kKickSignal);

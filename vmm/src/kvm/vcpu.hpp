@@ -68,6 +68,10 @@ class Vcpu {
   int fd() const noexcept { return fd_.get(); }
   // Cold: CPUID (host-supported, APIC id = index), FPU, and the long-mode registers.
   Status setup_long_mode(const LongModeEntry& e);
+  // Cold: marks the vCPU runnable (KVM_SET_MP_STATE). With the in-kernel
+  // irqchip KVM creates every vCPU but 0 waiting for INIT/SIPI; the VMM starts
+  // them itself (the start_cpu hypercall), so it makes them runnable instead.
+  Status set_runnable();
 
   // Runs on the calling thread until stop() or a fatal exit.
   VcpuStop run(IoBus& pio, IoBus& mmio);

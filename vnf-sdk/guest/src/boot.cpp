@@ -3,11 +3,13 @@
 #include <atomic>
 #include <cstring>
 
+#include "nfv/guest/cpu.hpp"
+#include "nfv/guest/interrupts.hpp"
 #include "nfv/guest/runtime.hpp"
 
 extern "C" {
 extern const uint64_t nfv_guest_exception_stubs[32];
-extern uint8_t nfv_guest_vif[4096];
+extern uint8_t nfv_guest_vif[nfv::guest::kMaxCpus][4096];
 extern uint64_t nfv_guest_vif_status;
 extern uint8_t __image_end[];
 extern void (*__init_array_start[])();
@@ -19,6 +21,7 @@ struct FaultFrame;
 
 namespace nfv::guest {
 bool request_memory(uint64_t bytes, uint64_t* gpa, uint64_t* size) noexcept;  // hypercall.cpp
+void init_boot_cpu(bool pvm, uint64_t vif_status) noexcept;                     // cpu.cpp
 
 namespace {
 const BootInfo* g_boot = nullptr;
@@ -61,6 +64,7 @@ alignas(4096) uint64_t g_pdpt[512];
 alignas(4096) uint64_t g_pt0[512];  // the first 2 MiB in 4 KiB pages, page 0 left out
 alignas(4096) uint64_t g_pd[kPdPool][512];
 unsigned g_pd_used = 0;
+SpinLock g_paging_lock;  // the tables are shared by every CPU
 
 bool map_2m(uint64_t addr, uint64_t extra) noexcept {
   const uint64_t gi = addr >> 30;
@@ -103,6 +107,7 @@ bool setup_paging(const BootInfo& bi) noexcept {
 }
 
 // ---- heap ----------------------------------------------------------------------
+SpinLock g_heap_lock;
 uint64_t g_heap_next = 0;
 uint64_t g_heap_end = 0;
 
@@ -127,13 +132,17 @@ const BootInfo& boot_info() noexcept { return *g_boot; }
 
 void* heap_alloc(std::size_t bytes, std::size_t align) noexcept {
   if (align == 0 || (align & (align - 1)) != 0) return nullptr;
+  SpinGuard guard(g_heap_lock);
   const uint64_t p = (g_heap_next + align - 1) & ~uint64_t{align - 1};
   if (p < g_heap_next || p > g_heap_end || g_heap_end - p < bytes) return nullptr;
   g_heap_next = p + bytes;
   return reinterpret_cast<void*>(p);
 }
 
-std::size_t heap_free_bytes() noexcept { return g_heap_end - g_heap_next; }
+std::size_t heap_free_bytes() noexcept {
+  SpinGuard guard(g_heap_lock);
+  return g_heap_end - g_heap_next;
+}
 
 void pretouch(void* p, std::size_t len) noexcept {
   auto* b = static_cast<uint8_t*>(p);
@@ -143,10 +152,19 @@ void pretouch(void* p, std::size_t len) noexcept {
   }
 }
 
+// Mappings are only ever added (not present -> present), so other CPUs need no
+// TLB shootdown; this CPU reloads CR3 for its own stale entries.
 bool map_device(uint64_t gpa, uint64_t size) noexcept {
+  SpinGuard guard(g_paging_lock);
   if (!map_range(gpa, size, kNoCache | kWriteThrough)) return false;
   load_cr3();
   return true;
+}
+
+void load_runtime_tables() noexcept {
+  const DescriptorPointer p{sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt)};
+  asm volatile("lidt %0" : : "m"(p));
+  load_cr3();
 }
 
 void set_interrupt_gate(uint8_t vector, uint64_t handler) noexcept {
@@ -157,6 +175,7 @@ void set_interrupt_gate(uint8_t vector, uint64_t handler) noexcept {
 void* more_memory(uint64_t bytes, uint64_t* got) noexcept {
   uint64_t gpa = 0, size = 0;
   if (!request_memory(bytes, &gpa, &size) || size == 0) return nullptr;
+  SpinGuard guard(g_paging_lock);
   if (!map_range(gpa, size, 0)) return nullptr;
   load_cr3();  // flush stale translations
   if (got != nullptr) *got = size;
@@ -194,17 +213,26 @@ extern "C" void nfv_guest_fault(const FaultFrame* f) {
       "#TS invalid TSS", "#NP segment not present", "#SS stack fault", "#GP general protection",
       "#PF page fault", "reserved", "#MF x87 error", "#AC alignment check", "#MC machine check",
       "#XM SIMD error", "#VE virtualization", "#CP control protection"};
+  // Which CPU: from the interrupted stack pointer (this CPU's stack, see cpu.hpp), checked
+  // against the table in case the fault came from a broken stack.
+  unsigned cpu = 0;
+  const uint64_t base = f->rsp & ~uint64_t{kCpuStackSize - 1};
+  const bool readable = g_boot != nullptr && g_boot->memory_count > 0 && base >= kImageBase &&
+                        base + 8 <= g_boot->memory[0].gpa + g_boot->memory[0].size;
+  for (unsigned i = 0; readable && i < kMaxCpus; ++i) {
+    if (*reinterpret_cast<const CpuLocal* const*>(base) == &cpu_local(i)) cpu = i;
+  }
   uint64_t cr2 = 0;
   if (g_boot != nullptr && g_boot->platform == Platform::pvm) {
-    std::memcpy(&cr2, nfv_guest_vif + 8, 8);  // PVM keeps the fault address in the vIF cell
+    std::memcpy(&cr2, nfv_guest_vif[cpu] + 8, 8);  // PVM keeps the fault address in the vIF cell
   } else {
     asm volatile("mov %%cr2, %0" : "=r"(cr2));
   }
   const char* name = f->vector < 32 && names[f->vector] != nullptr ? names[f->vector] : "exception";
-  print("nfv guest: CPU exception %s (vector %lu), error code %#lx\n"
+  print("nfv guest: CPU exception %s (vector %lu) on cpu %u, error code %#lx\n"
         "  rip=%#lx rsp=%#lx rflags=%#lx cr2=%#lx\n"
         "  rax=%#lx rbx=%#lx rcx=%#lx rdx=%#lx rsi=%#lx rdi=%#lx rbp=%#lx\n",
-        name, f->vector, f->error, f->rip, f->rsp, f->rflags, cr2, f->rax, f->rbx, f->rcx, f->rdx, f->rsi, f->rdi,
+        name, f->vector, cpu, f->error, f->rip, f->rsp, f->rflags, cr2, f->rax, f->rbx, f->rcx, f->rdx, f->rsi, f->rdi,
         f->rbp);
   shutdown(kExitFault);
 }
@@ -215,6 +243,7 @@ extern "C" void nfv_guest_boot(const BootInfo* bi) {
       bi->memory_count > kMaxMemoryRanges || bi->device_count > kMaxDevices || bi->cmdline_len >= kCmdlineMax) {
     fail(kExitBadBootInfo, "boot information is missing or of another version; was this started by nfv-vmm?");
   }
+  init_boot_cpu(bi->platform == Platform::pvm, nfv_guest_vif_status);
   if (bi->platform == Platform::pvm && nfv_guest_vif_status != 0) {
     fail(kExitStartFailed, "PVM refused the virtual-IF page registration");
   }

@@ -3,17 +3,14 @@
 
 #include <atomic>
 
+#include "nfv/guest/cpu.hpp"
 #include "nfv/guest/runtime.hpp"
 
 extern "C" {
 void nfv_guest_irq_stub();
 void nfv_guest_spurious_stub();
 void nfv_guest_timer_stub();
-void nfv_guest_halt(int pvm);
-extern uint64_t nfv_guest_irq_count;
-extern uint64_t nfv_guest_timer_count;
-extern uint64_t nfv_guest_halts;
-extern uint64_t nfv_guest_halts_skipped;
+void nfv_guest_halt(uint8_t* vif);
 }
 
 namespace nfv::guest {
@@ -25,9 +22,9 @@ constexpr uint32_t kApicId = 0x20, kApicTpr = 0x80, kApicSvr = 0xf0, kApicLvtTim
 constexpr uint32_t kSvrEnable = 0x100;
 constexpr uint32_t kDivideBy1 = 0xb;
 
-bool g_ready = false;
-uint64_t g_apic_hz = 0;  // timer ticks per second (divide by 1)
-uint32_t g_apic_id = 0;
+SpinLock g_init_lock;
+bool g_global_ready = false;  // APIC mapped, gates installed, timer calibrated (under g_init_lock)
+uint64_t g_apic_hz = 0;       // timer ticks per second (divide by 1); the same on every vCPU
 
 uint32_t apic_read(uint32_t reg) noexcept {
   return std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t*>(kApicBase + reg)).load(std::memory_order_acquire);
@@ -73,8 +70,12 @@ uint8_t pci_find_capability(uint32_t bdf, uint8_t id) noexcept {
   return 0;
 }
 
-bool interrupts_init() noexcept {
-  if (g_ready) return true;
+namespace {
+// The shared part, on the first CPU that asks: map the APIC page, install the gates,
+// calibrate the timer on this CPU's APIC (every vCPU's APIC timer runs at the same rate).
+bool init_shared() noexcept {
+  SpinGuard guard(g_init_lock);
+  if (g_global_ready) return true;
   if (!map_device(kApicBase, 4096)) {
     print("nfv guest: cannot map the local APIC\n");
     return false;
@@ -85,9 +86,6 @@ bool interrupts_init() noexcept {
   set_interrupt_gate(kTimerVector, reinterpret_cast<uint64_t>(&nfv_guest_timer_stub));
   set_interrupt_gate(kSpuriousVector, reinterpret_cast<uint64_t>(&nfv_guest_spurious_stub));
   apic_write(kApicSvr, kSvrEnable | kSpuriousVector);
-  apic_write(kApicTpr, 0);
-  g_apic_id = apic_read(kApicId) >> 24;
-  // Timer: one-shot on kTimerVector; its rate measured against the TSC over ~1 ms.
   apic_write(kApicTimerDivide, kDivideBy1);
   apic_write(kApicLvtTimer, kTimerVector);
   const uint64_t hz = tsc_hz();
@@ -106,28 +104,57 @@ bool interrupts_init() noexcept {
   } else {
     g_apic_hz = ticks * hz / (t1 - t0);
   }
-  g_ready = true;
+  g_global_ready = true;
+  return true;
+}
+}  // namespace
+
+bool interrupts_init() noexcept {
+  CpuLocal& me = cpu_local();
+  if (me.irq_ready != 0) return true;
+  if (!init_shared()) return false;
+  // This CPU's local APIC (each vCPU has its own at the same address).
+  apic_write(kApicSvr, kSvrEnable | kSpuriousVector);
+  apic_write(kApicTpr, 0);
+  apic_write(kApicTimerDivide, kDivideBy1);
+  apic_write(kApicLvtTimer, kTimerVector);
+  me.apic_id = apic_read(kApicId) >> 24;
+  me.irq_ready = 1;
   return true;
 }
 
-bool interrupts_ready() noexcept { return g_ready; }
+bool interrupts_ready() noexcept { return cpu_local().irq_ready != 0; }
 
-uint64_t msi_address() noexcept { return kApicBase | uint64_t{g_apic_id & 0xff} << 12; }
+uint64_t msi_address() noexcept { return kApicBase | uint64_t{cpu_local().apic_id & 0xff} << 12; }
 
 void halt_until_interrupt(uint64_t max_ns) noexcept {
-  if (!g_ready) return;
+  CpuLocal& me = cpu_local();
+  if (me.irq_ready == 0) return;
   if (g_apic_hz != 0) {
     uint64_t ticks = max_ns * g_apic_hz / 1'000'000'000ull;
     if (ticks == 0) ticks = 1;
     if (ticks > 0xffff'ffffull) ticks = 0xffff'ffffull;
     apic_write(kApicTimerInitial, static_cast<uint32_t>(ticks));
   }
-  nfv_guest_halt(boot_info().platform == Platform::pvm ? 1 : 0);
+  std::atomic_ref<uint64_t>(me.halts).store(me.halts + 1, std::memory_order_relaxed);  // only this CPU writes it
+  nfv_guest_halt(me.pvm != 0 ? me.vif : nullptr);
+}
+
+InterruptCounters interrupt_counters(unsigned cpu) noexcept {
+  const CpuLocal& c = cpu_local(cpu);
+  return {load(c.irq_count), load(c.timer_count), load(c.halts), load(c.halts_skipped)};
 }
 
 InterruptCounters interrupt_counters() noexcept {
-  return {load(nfv_guest_irq_count), load(nfv_guest_timer_count), load(nfv_guest_halts),
-          load(nfv_guest_halts_skipped)};
+  InterruptCounters sum{};
+  for (unsigned i = 0; i < cpu_count(); ++i) {
+    const InterruptCounters c = interrupt_counters(i);
+    sum.interrupts += c.interrupts;
+    sum.timer += c.timer;
+    sum.halts += c.halts;
+    sum.halts_skipped += c.halts_skipped;
+  }
+  return sum;
 }
 
 }  // namespace nfv::guest

@@ -5,6 +5,7 @@
 //
 // Compiled with -fno-builtin and -fno-tree-loop-distribute-patterns so that
 // the compiler does not turn these loops back into calls to themselves.
+#include <atomic>
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
@@ -87,10 +88,33 @@ int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }  // the guest neve
   print("nfv guest: pure virtual call\n");
   shutdown(nfv::guest::kExitStartFailed);
 }
-// Static locals are initialised on one CPU before any worker starts.
-int __cxa_guard_acquire(uint64_t* g) { return *reinterpret_cast<uint8_t*>(g) == 0; }
-void __cxa_guard_release(uint64_t* g) { *reinterpret_cast<uint8_t*>(g) = 1; }
-void __cxa_guard_abort(uint64_t*) {}
+// Static locals (Itanium C++ ABI 3.3.2): byte 0 of the guard says "initialised"
+// (the compiler's inline fast path reads it), byte 1 "being initialised": a CPU
+// that finds another one initialising waits for it.
+int __cxa_guard_acquire(uint64_t* g) {
+  auto* b = reinterpret_cast<uint8_t*>(g);
+  std::atomic_ref<uint8_t> done(b[0]), busy(b[1]);
+  for (;;) {
+    if (done.load(std::memory_order_acquire) != 0) return 0;
+    uint8_t expected = 0;
+    if (busy.compare_exchange_weak(expected, 1, std::memory_order_acquire)) {
+      if (done.load(std::memory_order_acquire) != 0) {  // finished between the two loads
+        busy.store(0, std::memory_order_release);
+        return 0;
+      }
+      return 1;
+    }
+    __builtin_ia32_pause();
+  }
+}
+void __cxa_guard_release(uint64_t* g) {
+  auto* b = reinterpret_cast<uint8_t*>(g);
+  std::atomic_ref<uint8_t>(b[0]).store(1, std::memory_order_release);
+  std::atomic_ref<uint8_t>(b[1]).store(0, std::memory_order_release);
+}
+void __cxa_guard_abort(uint64_t* g) {
+  std::atomic_ref<uint8_t>(reinterpret_cast<uint8_t*>(g)[1]).store(0, std::memory_order_release);
+}
 [[noreturn]] void __stack_chk_fail() {
   print("nfv guest: stack smashing detected\n");
   shutdown(nfv::guest::kExitStartFailed);

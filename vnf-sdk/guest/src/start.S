@@ -1,5 +1,6 @@
 /* Guest runtime entry (nfv/guest/boot_abi.hpp): 64-bit mode, CPL 0, rdi =
- * BootInfo. On PVM the first act is registering the virtual-IF page (int $0x1b,
+ * BootInfo. The boot stack is kCpuStackSize-aligned with CPU 0's CpuLocal
+ * pointer in its lowest word (nfv/guest/cpu.hpp: this_cpu()). On PVM the first act is registering the virtual-IF page (int $0x1b,
  * rax = 0x100c SET_VIF_GPA): until then every CPL 0 instruction is emulated
  * (reference/pvm/README.md). The CPU exception stubs push a uniform frame
  * (vector, error code, registers) and call nfv_guest_fault, which reports and
@@ -10,6 +11,8 @@
 _start:
 	cli
 	lea __stack_top(%rip), %rsp
+	lea nfv_guest_cpus(%rip), %rax
+	mov %rax, nfv_guest_boot_stack(%rip)
 	xor %ebp, %ebp
 	mov %rdi, %r12
 	cmpl $2, 12(%rdi)              /* BootInfo::platform == pvm */
@@ -22,6 +25,27 @@ _start:
 	mov %rax, nfv_guest_vif_status(%rip)
 1:	mov %r12, %rdi
 	call nfv_guest_boot            /* never returns */
+2:	hlt
+	jmp 2b
+
+/* Entry of every other CPU (the start_cpu hypercall, nfv/guest/cpu.hpp):
+ * rdi = its CpuLocal, rsp = the top of its stack, interrupts disabled. On PVM
+ * it registers its own virtual-IF page first, as _start did. */
+	.globl nfv_guest_ap_entry
+nfv_guest_ap_entry:
+	cli
+	mov %rdi, %r12
+	xor %ebp, %ebp
+	cmpl $0, 52(%r12)              /* CpuLocal::pvm */
+	je 1f
+	mov $0x100c, %eax
+	mov (%r12), %rbx               /* CpuLocal::vif */
+	xor %ecx, %ecx
+	xor %edx, %edx
+	int $0x1b
+	mov %rax, 8(%r12)              /* CpuLocal::vif_status */
+1:	mov %r12, %rdi
+	call nfv_guest_ap_main         /* never returns */
 2:	hlt
 	jmp 2b
 
@@ -51,34 +75,46 @@ exc_common:
 	jmp 3b
 
 /* Interrupt handler for every vector the runtime uses (queues, APIC timer):
- * count, EOI, and when it interrupted the PVM halt sequence between enabling
+ * count (in this CPU's CpuLocal, found from the interrupted stack pointer),
+ * EOI, and when it interrupted the PVM halt sequence between enabling
  * interrupts and the HALT hypercall, return past the hypercall so the vCPU
  * does not sleep with the interrupt's work pending (nfv/guest/interrupts.hpp). */
+.macro THIS_CPU reg, frame_rsp
+	mov \frame_rsp, \reg             /* the interrupted RSP: on this CPU's stack */
+	and $-65536, \reg                /* kCpuStackSize */
+	mov (\reg), \reg                 /* its CpuLocal */
+.endm
 	.align 16
 	.globl nfv_guest_irq_stub
 nfv_guest_irq_stub:
 	push %rax
-	lock incq nfv_guest_irq_count(%rip)
+	push %rcx
+	THIS_CPU %rcx, 40(%rsp)
+	incq 16(%rcx)                  /* CpuLocal::irq_count (only this CPU writes it) */
 	mov $0xfee000b0, %eax          /* local APIC EOI register */
 	movl $0, (%rax)
-	mov 8(%rsp), %rax              /* the interrupted RIP */
-	push %rcx
-	lea halt_window(%rip), %rcx
-	cmp %rcx, %rax
+	mov 16(%rsp), %rax             /* the interrupted RIP */
+	push %rdx
+	lea halt_window(%rip), %rdx
+	cmp %rdx, %rax
 	jb 1f
-	lea halt_done(%rip), %rcx
-	cmp %rcx, %rax
+	lea halt_done(%rip), %rdx
+	cmp %rdx, %rax
 	jae 1f
-	mov %rcx, 16(%rsp)             /* skip the halt */
-	lock incq nfv_guest_halts_skipped(%rip)
-1:	pop %rcx
+	mov %rdx, 24(%rsp)             /* skip the halt */
+	incq 40(%rcx)                  /* CpuLocal::halts_skipped */
+1:	pop %rdx
+	pop %rcx
 	pop %rax
 	iretq
 
 	.align 16
 	.globl nfv_guest_timer_stub
 nfv_guest_timer_stub:              /* the halt's bounding timer: counted apart */
-	lock incq nfv_guest_timer_count(%rip)
+	push %rcx
+	THIS_CPU %rcx, 32(%rsp)
+	incq 24(%rcx)                  /* CpuLocal::timer_count */
+	pop %rcx
 	jmp nfv_guest_irq_stub
 
 	.align 16
@@ -86,18 +122,18 @@ nfv_guest_timer_stub:              /* the halt's bounding timer: counted apart *
 nfv_guest_spurious_stub:           /* spurious APIC vector: no EOI (Intel SDM 11.9) */
 	iretq
 
-/* void nfv_guest_halt(int pvm): waits for an interrupt with interrupts enabled;
- * returns with them masked again. */
+/* void nfv_guest_halt(uint8_t* vif): waits for an interrupt with interrupts
+ * enabled; returns with them masked again. vif: this CPU's virtual-IF cell on
+ * PVM, null on hardware virtualization. */
 	.align 16
 	.globl nfv_guest_halt
 nfv_guest_halt:
-	lock incq nfv_guest_halts(%rip)
-	test %edi, %edi
+	test %rdi, %rdi
 	jz 3f
 	push %rbx
-	movb $1, nfv_guest_vif(%rip)   /* vIF on: from here an interrupt may come */
+	movb $1, (%rdi)                /* vIF on: from here an interrupt may come */
 halt_window:
-	cmpb $0, nfv_guest_vif+1(%rip) /* one arrived while masked: this exit delivers it */
+	cmpb $0, 1(%rdi)               /* one arrived while masked: this exit delivers it */
 	je 2f
 	out %al, $0x80
 2:	mov $0x1009, %eax              /* PVM_HC_HALT */
@@ -106,7 +142,7 @@ halt_window:
 	xor %edx, %edx
 	int $0x1b
 halt_done:
-	movb $0, nfv_guest_vif(%rip)
+	movb $0, (%rdi)
 	pop %rbx
 	ret
 3:	sti
@@ -125,21 +161,13 @@ nfv_guest_exception_stubs:
 	.section .bss
 	.align 4096
 	.globl nfv_guest_vif
-nfv_guest_vif:
-	.skip 4096
+nfv_guest_vif:                     /* one virtual-IF page per CPU (kMaxCpus) */
+	.skip 4096 * 8
 	.globl nfv_guest_vif_status
 nfv_guest_vif_status:
 	.skip 8
-	.globl nfv_guest_irq_count, nfv_guest_timer_count, nfv_guest_halts, nfv_guest_halts_skipped
-nfv_guest_irq_count:
-	.skip 8
-nfv_guest_timer_count:
-	.skip 8
-nfv_guest_halts:
-	.skip 8
-nfv_guest_halts_skipped:
-	.skip 8
-	.align 16
+	.align 65536                   /* kCpuStackSize: this_cpu() masks RSP */
+nfv_guest_boot_stack:              /* lowest word: CPU 0's CpuLocal* */
 	.skip 65536
 	.globl __stack_top
 __stack_top:

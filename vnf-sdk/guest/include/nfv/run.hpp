@@ -1,20 +1,30 @@
 // nfv::run() in a VM guest: the same VNF class as in a host process
 // (`process(Batch&, Emitter&) noexcept`, optionally `stats()`), driven on the
 // virtio-net devices the VMM gave the VM (BootInfo) instead of vhost-user
-// sockets. One worker on the boot vCPU; ports are the devices in BootInfo order.
+// sockets. Ports are the devices in BootInfo order.
+//
+// Workers: one per vCPU. The runtime asks every device for cpu_count() queue
+// pairs (virtio-net multiqueue); the workers are the fewest pairs any device
+// granted (1 when a device has no MQ). Worker w runs on vCPU w (the boot CPU
+// is worker 0; the others are started with start_cpu), polls queue pair w of
+// every port, owns packet pool w and its own VNF object make_vnf(w), as the
+// host nfv::run with several threads does.
 //
 // The loop: receive up to 32 frames per port, process(), send each port's
-// batch, reclaim; every 2^14 rounds (and before every idle halt) it checks
-// whether the VMM asked it to shut down (BootInfo::shutdown_request) and, about
-// once a second, publishes the worker's and the VNF's counters to the VMM
-// (stats RPC, under "vnf").
+// batch, reclaim; every 2^14 rounds (and before every idle halt) each worker
+// checks whether the VMM asked the guest to shut down
+// (BootInfo::shutdown_request); worker 0 also publishes, about once a second,
+// every worker's and the VNF's counters to the VMM (stats RPC, under "vnf":
+// "worker" holds the sums, "workers" each worker's). On a stop worker 0 waits
+// (bounded) for the others before run() returns.
 //
 // Idle modes, as for host processes: `poll` spins; `adaptive` (default) spins
 // while packets come and, after `adaptive_spin_rounds` empty rounds, arms the
-// receive queues' notifications and halts the vCPU until the back-end's
-// notification arrives as an MSI-X interrupt (through an irqfd: no VMM thread
-// on the way) or 10 ms pass (nfv/guest/interrupts.hpp). A device whose receive
-// queue cannot interrupt keeps the worker polling.
+// receive queues of its own pair and halts its vCPU until the back-end's
+// notification arrives as that queue's MSI-X interrupt, sent to this vCPU
+// (through an irqfd: no VMM thread on the way), or 10 ms pass
+// (nfv/guest/interrupts.hpp). A worker whose receive queues cannot interrupt
+// keeps polling.
 // Packet memory (pools and rings) comes from the heap and is touched once at
 // boot (a first touch costs ~6 us per 4 KiB page on PVM).
 #pragma once
@@ -26,6 +36,7 @@
 #include "nfv/control/jsonrpc.hpp"
 #include "nfv/counter.hpp"
 #include "nfv/cpu.hpp"
+#include "nfv/guest/cpu.hpp"
 #include "nfv/guest/interrupts.hpp"
 #include "nfv/guest/runtime.hpp"
 #include "nfv/guest/virtio_net_driver.hpp"
@@ -61,27 +72,32 @@ struct WorkerCounters {
 
 namespace guest {
 inline constexpr unsigned kMaxPorts = kMaxDevices;
+inline constexpr unsigned kMaxWorkers = kMaxCpus < GuestNetDevice::kMaxPairs ? kMaxCpus : GuestNetDevice::kMaxPairs;
 // Runtime pieces of nfv::run that are not templates (src/run.cpp).
 struct GuestPorts {
   GuestNetDevice devices[kMaxPorts];
   unsigned count = 0;
-  PacketPool* pool = nullptr;
-  bool can_sleep = false;  // every receive queue can interrupt
+  unsigned workers = 1;                  // queue pairs used on every port
+  PacketPool* pools[kMaxWorkers] = {};   // pools[w]: worker w's
+  bool can_sleep[kMaxWorkers] = {};      // worker w's receive queues can all interrupt
 };
-// Arms every port's receive notifications; true when packets are already waiting.
-bool arm_rx(GuestPorts& ports) noexcept;
-void disarm_rx(GuestPorts& ports) noexcept;
+// Arms worker w's receive notifications on every port; true when packets are already waiting.
+bool arm_rx(GuestPorts& ports, unsigned worker) noexcept;
+void disarm_rx(GuestPorts& ports, unsigned worker) noexcept;
 inline constexpr uint64_t kMaxHaltNs = 10'000'000;
 // Finds the virtio-net devices, makes packet memory and starts the devices.
 bool start_ports(const RunOptions& o, GuestPorts& ports);
-// JSON text of the counters (worker, ports, pool, vnf fields) into buf.
-std::size_t stats_json(char* buf, std::size_t size, const GuestPorts& ports, const WorkerCounters& w,
+// JSON text of the counters (workers, ports, pools, vnf fields summed over the workers) into buf.
+std::size_t stats_json(char* buf, std::size_t size, const GuestPorts& ports, const WorkerCounters* workers,
                        const control::Json* vnf);
+// Worker 0 waits (at most ~1 s) until workers 1.. returned from their loops.
+void wait_workers(const GuestPorts& ports) noexcept;
 }  // namespace guest
 
 class Emitter {
  public:
-  Emitter(guest::GuestPorts& ports, WorkerCounters& counters) : ports_(&ports), counters_(&counters) {}
+  Emitter(guest::GuestPorts& ports, WorkerCounters& counters, unsigned queue = 0)
+      : ports_(&ports), counters_(&counters), queue_(queue) {}
   void emit(uint16_t port, Packet* p) noexcept {
     if (port >= ports_->count) [[unlikely]] {
       drop(p);
@@ -106,7 +122,7 @@ class Emitter {
  private:
   void send(uint16_t port) noexcept {
     Batch& b = out_[port];
-    virtio::NetTxQueue& tx = ports_->devices[port].tx();
+    virtio::NetTxQueue& tx = ports_->devices[port].tx(queue_);
     uint32_t done = tx.transmit(b.packets, b.count);
     if (done < b.count) {  // ring full: reclaim once and retry, then drop the rest (counted by the queue)
       tx.reclaim();
@@ -117,54 +133,82 @@ class Emitter {
   }
   guest::GuestPorts* ports_;
   WorkerCounters* counters_;
+  unsigned queue_;
   Batch out_[guest::kMaxPorts];
 };
 
 namespace guest {
 template <typename Vnf>
 concept HasStats = requires(const Vnf& v) { v.stats(); };
-}
 
-// Runs the VNF made by make_vnf(0) until the VMM asks the guest to stop.
-// Returns the exit code the VMM asked for (0 normally), or 1 when start-up failed.
-template <typename MakeVnf>
-int run(const RunOptions& options, MakeVnf&& make_vnf) {
-  static guest::GuestPorts ports;  // large; lives as long as the VM
-  if (!guest::start_ports(options, ports)) return 1;
-  auto vnf = make_vnf(0u);
-  static WorkerCounters counters;
-  Emitter out(ports, counters);
+template <typename Vnf>
+struct Worker {
+  const RunOptions* options;
+  GuestPorts* ports;
+  Vnf* vnfs[kMaxWorkers];
+  WorkerCounters* counters;  // [ports->workers]
+  unsigned index;
+  int exit_code;
+};
+
+// The poll loop of worker w.index on this vCPU; returns the exit code the VMM asked for.
+template <typename Vnf>
+int worker_loop(Worker<Vnf>& w) {
+  const RunOptions& options = *w.options;
+  GuestPorts& ports = *w.ports;
+  const unsigned q = w.index;
+  Vnf& vnf = *w.vnfs[q];
+  WorkerCounters& counters = w.counters[q];
+  Emitter out(ports, counters, q);
   Packet* rx[Batch::kMax];
-  static char stats[4096];
+  static char stats[8192];  // worker 0's
   const uint64_t tsc_hz = guest::tsc_hz();
   uint64_t next_publish = read_tsc();
-  guest::print("%s: polling %u port(s)\n", options.name, ports.count);
-  guest::publish_stats(stats, guest::stats_json(stats, sizeof stats, ports, counters, nullptr));  // "ready"
-
-  const bool adaptive = options.idle == IdleMode::adaptive && ports.can_sleep;
+  const bool adaptive = options.idle == IdleMode::adaptive && ports.can_sleep[q];
   uint32_t empty_rounds = 0;
   int exit_code = 0;
-  // Shutdown check and stats publication: true when the VMM asked us to stop.
+  // Shutdown check and (worker 0) stats publication: true when the VMM asked us to stop.
   auto housekeeping = [&](uint64_t now) {
     if (guest::shutdown_requested(&exit_code)) {
-      guest::print("%s: stopping (%lu packets)\n", options.name, counters.packets.load());
+      if (q == 0) {
+        guest::print("%s: stopping (%lu packets)\n", options.name, counters.packets.load());
+      } else {
+        guest::print("%s: worker %u stopping (%lu packets)\n", options.name, q, counters.packets.load());
+      }
       return true;
     }
-    if (now >= next_publish) {
+    if (q == 0 && now >= next_publish) {
       next_publish = now + tsc_hz;
       control::Json vnf_stats;
-      if constexpr (guest::HasStats<std::remove_cvref_t<decltype(vnf)>>) vnf_stats = vnf.stats();
-      const std::size_t len = guest::stats_json(stats, sizeof stats, ports, counters, &vnf_stats);
+      if constexpr (HasStats<Vnf>) {
+        // The same class on every worker: the same fields in the same order, summed.
+        control::JsonField sum[control::Json::kMaxFields];
+        unsigned fields = 0;
+        for (unsigned i = 0; i < ports.workers; ++i) {
+          const control::Json j = w.vnfs[i]->stats();
+          fields = j.size();
+          for (unsigned f = 0; f < j.size(); ++f) {
+            sum[f].key = j[f].key;
+            sum[f].value = (i == 0 ? 0 : sum[f].value) + j[f].value;
+          }
+        }
+        vnf_stats = control::Json::from(sum, fields);
+      }
+      const std::size_t len = guest::stats_json(stats, sizeof stats, ports, w.counters, &vnf_stats);
       guest::publish_stats(stats, len);
     }
     return false;
   };
+  if (q == 0) {
+    guest::print("%s: polling %u port(s) with %u worker(s)\n", options.name, ports.count, ports.workers);
+    guest::publish_stats(stats, guest::stats_json(stats, sizeof stats, ports, w.counters, nullptr));  // "ready"
+  }
 
   for (uint64_t round = 1;; ++round) {
     const uint64_t t0 = read_tsc();
     uint32_t got = 0;
     for (uint16_t port = 0; port < ports.count; ++port) {
-      const uint32_t n = ports.devices[port].rx().receive(rx, Batch::kMax);
+      const uint32_t n = ports.devices[port].rx(q).receive(rx, Batch::kMax);
       if (n == 0) continue;
       Batch batch;
       for (uint32_t i = 0; i < n; ++i) {
@@ -175,7 +219,7 @@ int run(const RunOptions& options, MakeVnf&& make_vnf) {
       vnf.process(batch, out);
     }
     out.flush();
-    for (uint16_t port = 0; port < ports.count; ++port) ports.devices[port].tx().reclaim();
+    for (uint16_t port = 0; port < ports.count; ++port) ports.devices[port].tx(q).reclaim();
     const uint64_t t1 = read_tsc();
     ++counters.rounds;
     if (got != 0) {
@@ -188,16 +232,51 @@ int run(const RunOptions& options, MakeVnf&& make_vnf) {
       if (adaptive && ++empty_rounds >= options.adaptive_spin_rounds) {
         empty_rounds = 0;
         if (housekeeping(t1)) return exit_code;
-        if (!guest::arm_rx(ports)) {
+        if (!guest::arm_rx(ports, q)) {
           ++counters.sleeps;
           guest::halt_until_interrupt(guest::kMaxHaltNs);
         }
-        guest::disarm_rx(ports);
+        guest::disarm_rx(ports, q);
         continue;
       }
     }
     if ((round & 0x3fff) == 0 && housekeeping(t1)) return exit_code;
   }
+}
+
+// Entry of workers 1.. on their vCPUs (start_cpu).
+template <typename Vnf>
+void worker_entry(void* arg) {
+  auto* w = static_cast<Worker<Vnf>*>(arg);
+  // This vCPU's local APIC, for its own receive queues' interrupts and halt timer.
+  if (w->options->idle == IdleMode::adaptive && w->ports->can_sleep[w->index]) {
+    if (!interrupts_init()) w->ports->can_sleep[w->index] = false;
+  }
+  w->exit_code = worker_loop(*w);
+}
+}  // namespace guest
+
+// Runs the VNFs made by make_vnf(w), one per worker, until the VMM asks the guest to stop.
+// Returns the exit code the VMM asked for (0 normally), or 1 when start-up failed.
+template <typename MakeVnf>
+int run(const RunOptions& options, MakeVnf&& make_vnf) {
+  using Vnf = std::remove_cvref_t<decltype(make_vnf(0u))>;
+  static guest::GuestPorts ports;  // large; lives as long as the VM
+  if (!guest::start_ports(options, ports)) return 1;
+  static WorkerCounters counters[guest::kMaxWorkers];
+  static guest::Worker<Vnf> workers[guest::kMaxWorkers];
+  Vnf* vnfs[guest::kMaxWorkers] = {};
+  for (unsigned w = 0; w < ports.workers; ++w) vnfs[w] = new Vnf(make_vnf(w));  // the heap never frees
+  for (unsigned w = 0; w < ports.workers; ++w) {
+    workers[w] = guest::Worker<Vnf>{&options, &ports, {}, counters, w, 0};
+    for (unsigned i = 0; i < ports.workers; ++i) workers[w].vnfs[i] = vnfs[i];
+  }
+  for (unsigned w = 1; w < ports.workers; ++w) {
+    if (!guest::start_cpu(w, &guest::worker_entry<Vnf>, &workers[w])) return 1;
+  }
+  const int code = guest::worker_loop(workers[0]);
+  guest::wait_workers(ports);
+  return code;
 }
 
 }  // namespace nfv

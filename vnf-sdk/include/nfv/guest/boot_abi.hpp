@@ -17,6 +17,14 @@
 // guest's first act there is that registration; on hardware-virt hosts it must
 // not (the hypercall would fault). The VMM says which in BootInfo::platform.
 //
+// SMP. BootInfo::cpus vCPUs exist (1 .. kMaxCpus). Only vCPU 0 runs at boot;
+// the others stay parked until the guest starts each one with the start_cpu
+// hypercall (no INIT/SIPI: the same on PVM and hardware virtualization). A
+// started vCPU enters at the given RIP in the same 64-bit state as vCPU 0 (the
+// VMM's GDT, TSS and page tables, interrupts disabled) with rsp = the given
+// stack, rdi = the given argument, rsi = its index. On PVM it registers its own
+// virtual-IF page first, as vCPU 0 did.
+//
 // Hypercalls. The guest fills a Hypercall block (in the first 4 GiB) and writes
 // its guest-physical address with a 32-bit `out` to kHypercallPort: one VM exit
 // per call (~40 us on PVM), so they are for control, never for packets.
@@ -49,6 +57,7 @@ inline constexpr uint64_t kMmioSize = 0x1000'0000;
 inline constexpr uint64_t kHotplugBase = uint64_t{4} << 30;
 
 inline constexpr uint16_t kHypercallPort = 0x0700;
+inline constexpr uint32_t kMaxCpus = 8;
 
 enum class Platform : uint32_t {
   hardware = 1,  // VT-x / AMD-V: CPL 0 runs natively
@@ -112,6 +121,7 @@ enum class HypercallOp : uint32_t {
   wall_clock = 3,      // ret0 = CLOCK_REALTIME in ns when the VMM handled it
   memory_request = 4,  // arg0 = bytes wanted (rounded up to 2 MiB) -> ret0 = gpa, ret1 = bytes added
   publish_stats = 5,   // arg0 = gpa of a JSON object, arg1 = bytes (<= kStatsMax): the VMM serves it
+  start_cpu = 6,       // arg0 = gpa of a StartCpu block: starts that parked vCPU
 };
 inline constexpr uint64_t kConsoleMax = 4096;
 inline constexpr uint64_t kStatsMax = 16384;
@@ -121,7 +131,23 @@ enum class HypercallStatus : int32_t {
   bad_op = -1,        // unknown op
   bad_argument = -2,  // address outside RAM, length too large, ...
   no_memory = -3,     // memory_request refused (limit reached)
+  cpu_started = -4,   // start_cpu: that vCPU was started already (or is vCPU 0)
 };
+
+// The start_cpu request. The VMM refuses (bad_argument) a cpu outside
+// 1 .. BootInfo::cpus - 1, a non-zero reserved field, an rip outside the
+// loaded image, and a stack (rsp, 16-byte aligned, with kStartCpuStackMin
+// bytes below it) that is not wholly inside RAM at or above kImageBase.
+// `arg` is the guest's own and not checked.
+struct StartCpu {
+  uint32_t cpu;
+  uint32_t reserved0;
+  uint64_t rip;
+  uint64_t rsp;
+  uint64_t arg;  // in rdi at entry
+};
+static_assert(sizeof(StartCpu) == 32, "StartCpu layout is an ABI");
+inline constexpr uint64_t kStartCpuStackMin = 4096;
 
 struct Hypercall {
   HypercallOp op;

@@ -23,6 +23,11 @@ class Json {
       if (count_ < kMaxFields) fields_[count_++] = f;
     }
   }
+  static Json from(const JsonField* fields, unsigned n) noexcept {
+    Json j;
+    for (unsigned i = 0; i < n && i < kMaxFields; ++i) j.fields_[j.count_++] = fields[i];
+    return j;
+  }
   unsigned size() const noexcept { return count_; }
   const JsonField& operator[](unsigned i) const noexcept { return fields_[i]; }
 

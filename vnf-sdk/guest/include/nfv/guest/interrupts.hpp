@@ -26,13 +26,16 @@ inline constexpr uint8_t kQueueVectorBase = 0x40;  // + device index: its receiv
 inline constexpr uint8_t kTimerVector = 0x3f;
 inline constexpr uint8_t kSpuriousVector = 0xff;
 
-// Once, after boot: maps and enables the local APIC, installs the handlers,
-// calibrates the APIC timer. False (after printing why) when there is no APIC.
+// Once per CPU, on that CPU: the first call (any CPU) maps the local APIC,
+// installs the handlers in the shared IDT and calibrates the APIC timer; every
+// CPU enables its own local APIC and timer. False (after printing why) when
+// there is no APIC.
 bool interrupts_init() noexcept;
+// This CPU's local APIC is set up.
 bool interrupts_ready() noexcept;
-// The MSI message (address, data) that raises `vector` on this vCPU.
+// The MSI message address that raises a vector on this vCPU.
 uint64_t msi_address() noexcept;
-// Waits with interrupts enabled until one arrives or `max_ns` passed.
+// Waits with interrupts enabled until one arrives or `max_ns` passed (this CPU).
 void halt_until_interrupt(uint64_t max_ns) noexcept;
 
 struct InterruptCounters {
@@ -41,6 +44,8 @@ struct InterruptCounters {
   uint64_t halts;
   uint64_t halts_skipped;  // an interrupt came between arming and the halt
 };
+// One CPU's counters, and the sum over all CPUs.
+InterruptCounters interrupt_counters(unsigned cpu) noexcept;
 InterruptCounters interrupt_counters() noexcept;
 
 // PCI configuration space through ports 0xCF8/0xCFC (one exit per access).
@@ -52,5 +57,7 @@ uint8_t pci_find_capability(uint32_t bdf, uint8_t id) noexcept;
 // Runtime internals (boot.cpp).
 bool map_device(uint64_t gpa, uint64_t size) noexcept;
 void set_interrupt_gate(uint8_t vector, uint64_t handler) noexcept;
+// Loads the runtime's IDT and page tables on this CPU (a started CPU's first act).
+void load_runtime_tables() noexcept;
 
 }  // namespace nfv::guest

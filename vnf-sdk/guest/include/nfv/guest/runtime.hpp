@@ -15,6 +15,9 @@
 // allocates nothing; setup allocations live as long as the VM). more_memory()
 // asks the VMM for RAM at run time (a memory-request hypercall) and maps it.
 //
+// SMP: nfv/guest/cpu.hpp (cpu_count, this_cpu, start_cpu). The console, the
+// hypercall block, the heap and the page tables are safe to use from every CPU.
+//
 // Everything here is for setup and control: each call into the VMM is one VM
 // exit (~40 us on PVM).
 #pragma once

@@ -7,7 +7,15 @@
 // and transmitq1 (size min(256, max), rings carved from packet memory),
 // DRIVER_OK. With `rx_vector` >= 0 the receive queue gets MSI-X entry 0, sent
 // to that vector on this vCPU (for adaptive idle; notifications stay off until
-// the run loop arms them); the transmit queue has no vector. The capability offsets come
+// the run loop arms them); the transmit queue has no vector.
+//
+// Multiqueue (5.1.6.5.5): asked for `pairs` > 1 and offered VIRTIO_NET_F_MQ and
+// VIRTIO_NET_F_CTRL_VQ, the driver negotiates both, sets up min(pairs,
+// max_virtqueue_pairs) receive/transmit pairs (pair k on pool k) and the
+// control queue (index 2 x max_virtqueue_pairs), and after DRIVER_OK sends
+// VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET; if the device answers ERR it keeps one pair.
+// Pair k's receive queue gets MSI-X entry k, sent to `rx_vector` on vCPU k (the
+// worker that polls it halts there). The capability offsets come
 // from BootInfo, so no PCI configuration cycle is needed. Every register
 // access is a VM exit (~40 us on PVM): this runs once at boot; the data path
 // touches only the rings in memory and, when the device asks, the doorbell
@@ -26,26 +34,37 @@ namespace nfv::guest {
 class GuestNetDevice {
  public:
   // Returns false (after printing why) when the device refuses.
+  static constexpr unsigned kMaxPairs = 8;
   bool start(const DeviceInfo& info, const SharedRegion& region, RegionCarver& carver, PacketPool& pool,
-             uint16_t queue_size, int rx_vector = -1);
-  virtio::NetRxQueue& rx() noexcept { return rx_; }
-  virtio::NetTxQueue& tx() noexcept { return tx_; }
-  const virtio::NetRxQueue& rx() const noexcept { return rx_; }
-  const virtio::NetTxQueue& tx() const noexcept { return tx_; }
+             uint16_t queue_size, int rx_vector = -1) {
+    PacketPool* pools[1] = {&pool};
+    return start(info, region, carver, pools, 1, queue_size, rx_vector);
+  }
+  // pools[k] feeds pair k; `pairs` (1 .. kMaxPairs) is what the caller wants.
+  bool start(const DeviceInfo& info, const SharedRegion& region, RegionCarver& carver, PacketPool* const* pools,
+             unsigned pairs, uint16_t queue_size, int rx_vector = -1);
+  unsigned pairs() const noexcept { return pairs_; }  // queue pairs in use
+  virtio::NetRxQueue& rx(unsigned pair = 0) noexcept { return rx_[pair]; }
+  virtio::NetTxQueue& tx(unsigned pair = 0) noexcept { return tx_[pair]; }
+  const virtio::NetRxQueue& rx(unsigned pair = 0) const noexcept { return rx_[pair]; }
+  const virtio::NetTxQueue& tx(unsigned pair = 0) const noexcept { return tx_[pair]; }
   uint64_t features() const noexcept { return features_; }
-  // The receive queue can interrupt (its MSI-X vector was accepted).
-  bool rx_interrupts() const noexcept { return rx_interrupts_; }
+  // Pair k's receive queue can interrupt (its MSI-X vector was accepted).
+  bool rx_interrupts(unsigned pair = 0) const noexcept { return (rx_interrupts_ >> pair & 1) != 0; }
   // Device status register (one exit): NEEDS_RESET (0x40) means the device gave up.
   uint8_t status() const noexcept;
 
  private:
   uint8_t* bar_ = nullptr;
   const DeviceInfo* info_ = nullptr;
-  bool setup_msix(uint8_t vector);
+  bool setup_msix(uint8_t vector, unsigned entries);
+  bool set_pairs(uint8_t* common, const SharedRegion& region, RegionCarver& carver, uint16_t max_pairs,
+                 unsigned pairs);
   uint64_t features_ = 0;
-  bool rx_interrupts_ = false;
-  virtio::NetRxQueue rx_;
-  virtio::NetTxQueue tx_;
+  unsigned pairs_ = 1;
+  uint32_t rx_interrupts_ = 0;  // bit k: pair k
+  virtio::NetRxQueue rx_[kMaxPairs];
+  virtio::NetTxQueue tx_[kMaxPairs];
 };
 
 }  // namespace nfv::guest
