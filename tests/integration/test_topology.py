@@ -140,6 +140,36 @@ def test_config_comes_up_passes_traffic_and_tears_down(lab, name):
     assert_clean(lab, last["switch"]["pid"])
 
 
+@pytest.mark.timeout(90)
+def test_vm_with_two_vcpus_gets_a_queue_pair_per_vcpu(lab):
+    # pvp-vm with cpus = 2 and two-queue switch ports: nfv passes queues=2, the guest runs a worker per
+    # vCPU, and the chain passes traffic (one switch PMD sends on one queue: worker 0 carries it).
+    def two_cpus(t):
+        t = t.replace('path = "PFX/vm-in.sock"'.replace("PFX/", lab.path("") + "/"),
+                      'path = "PFX/vm-in.sock"\nqueues = 2'.replace("PFX/", lab.path("") + "/"))
+        t = t.replace('path = "PFX/vm-out.sock"'.replace("PFX/", lab.path("") + "/"),
+                      'path = "PFX/vm-out.sock"\nqueues = 2'.replace("PFX/", lab.path("") + "/"))
+        return t.replace('memory = "128M"', 'memory = "256M"\ncpus = 2')
+    path = localize(lab, "pvp-vm", two_cpus)
+    assert path.read_text().count("queues = 2") == 2 and "cpus = 2" in path.read_text()
+    proc = lab.spawn(nfv_args(lab, path, 30), lab.logdir / "nfv.log", env=env())
+    vm = wait_for(lambda: (r := nfvctl(lab, "vm", "list"))[0] == 0 and (r[1][0]["tx_packets"] or 0) > 1000 and r[1][0],
+                  40, interval=0.5, what="the 2-vCPU VM forwarding")
+    assert vm["cpus"] == 2, vm
+    cmdline = nfvtest.process_cmdline(vm["pid"])
+    assert "--cpus 2" in cmdline and cmdline.count(",queues=2") == 2, cmdline
+    stats = nfvtest.RpcClient(vm["control"]).call("stats")
+    workers = stats["vnf"]["workers"]
+    assert len(workers) == 2 and sum(w["packets"] for w in workers) > 1000, workers
+    status = nfvtest.RpcClient(vm["control"]).call("status")
+    assert status["cpus"] == 2 and status["cpus_started"] == 2, status
+    down = subprocess.run([str(NFV_BIN), "down", "--socket", lab.path("nfv.sock")], capture_output=True, text=True,
+                          timeout=60)
+    assert down.returncode == 0, down.stderr
+    assert proc.wait(30) == 0, (lab.logdir / "nfv.log").read_text()
+    assert_clean(lab, None)
+
+
 # --- bad topologies: refused before anything starts -------------------------------
 
 BAD = {
@@ -153,8 +183,8 @@ BAD = {
     "missing_elf": (lambda t: t.replace('kernel = "sample-vnfs/l2fwd/l2fwd.elf"', 'kernel = "sample-vnfs/l2fwd/missing.elf"'),
                     "'kernel' is \"sample-vnfs/l2fwd/missing.elf\": \"" + str(BUILD_DIR) +
                     "/sample-vnfs/l2fwd/missing.elf\" does not exist"),
-    "vm_two_cpus": (lambda t: t.replace("cpus = 1 ", "cpus = 2 "),
-                    "'cpus' is 2; expected 1 (nfv-vmm runs one vCPU per VM"),
+    "vm_nine_cpus": (lambda t: t.replace("cpus = 1 ", "cpus = 9 "),
+                     "'cpus' is 9; expected an integer in 1..8 (vCPUs"),
     "vm_too_much_memory": (lambda t: t.replace('memory = "128M"', 'memory = "4G"'),
                            "'memory' is \"4G\", outside 16M..3G"),
     "vm_process_key": (lambda t: t.replace('cmdline = "mode=forward', 'args = ["x"]\ncmdline = "mode=forward'),

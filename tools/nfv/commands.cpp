@@ -85,8 +85,11 @@ LaunchSpec vnf_command(const Topology& t, const VnfSpec& v, const Programs& p, c
         const size_t index = static_cast<size_t>(&v - t.vnfs.data());
         std::snprintf(mac, sizeof mac, "52:54:00:00:%02zx:%02zx", index & 0xff, i & 0xff);
       }
+      // One queue pair per vCPU, as many as the switch's port has (nfv-vmm's default is --cpus).
+      const sw::PortConfig& port = port_of(t, v.ports[i]);
+      const unsigned queues = std::max(1u, std::min<unsigned>(v.cpus, port.queues));
       s.argv.push_back("--net");
-      s.argv.push_back("path=" + port_of(t, v.ports[i]).path + ",mac=" + mac);
+      s.argv.push_back("path=" + port.path + ",mac=" + mac + ",queues=" + std::to_string(queues));
     }
     s.argv.push_back("--control");
     s.argv.push_back(vnf_control_socket(v, run_dir));

@@ -150,7 +150,7 @@ Status vnf_kernel(VnfCtx& x, const Member& m) {
 
 // nfv-vmm's own limits (vmm/src/main.cpp): guest RAM 16M..3G, one vCPU.
 constexpr uint64_t kVmMemoryMinMiB = 16, kVmMemoryMaxMiB = 3 * 1024;
-constexpr unsigned kVmMaxCpus = 1;
+constexpr unsigned kVmMaxCpus = 8;  // nfv-vmm's --cpus range
 constexpr size_t kVmCmdlineMax = 4095;  // the boot layout's command-line page, without the NUL
 
 Status vnf_memory(VnfCtx& x, const Member& m) {
@@ -171,7 +171,7 @@ Status vnf_memory(VnfCtx& x, const Member& m) {
 }
 
 Status vnf_cpus(VnfCtx& x, const Member& m) {
-  constexpr std::string_view kExpected = "1 (nfv-vmm runs one vCPU per VM in this version; use more VMs to scale)";
+  constexpr std::string_view kExpected = "an integer in 1..8 (vCPUs; one worker and one queue pair of each port per vCPU)";
   auto n = x.c.integer(*m.value, "'cpus'", 1, kVmMaxCpus, kExpected);
   if (!n) return std::move(n).error();
   x.v.cpus = static_cast<unsigned>(*n);

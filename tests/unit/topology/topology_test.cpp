@@ -260,9 +260,9 @@ TEST_CASE("VM keys: memory and cpus within nfv-vmm's limits, cmdline") {
     REQUIRE_MESSAGE(t.ok(), t.error().message);
     CHECK(t->vnfs[0].memory == "3G");
   }
-  // nfv-vmm refuses more than one vCPU: so does the check, pointing at the value.
-  const std::string two = error_of(vm_base("cpus = 2\n"));
-  CHECK_MESSAGE(two.rfind("t.toml:30:8: 'cpus' is 2; expected 1 (nfv-vmm runs one vCPU", 0) == 0, two);
+  // nfv-vmm's range, 1..8, pointing at the value.
+  const std::string nine = error_of(vm_base("cpus = 9\n"));
+  CHECK_MESSAGE(nine.rfind("t.toml:30:8: 'cpus' is 9; expected an integer in 1..8 (vCPUs", 0) == 0, nine);
   check_error(vm_base("cpus = 0\n"), "t.toml:30:8: 'cpus' is 0");
   check_error(vm_base("cmdline = [\"mode=forward\"]\n"), "t.toml:30:11: 'cmdline' is an array");
   check_error(vm_base("cmdline = \"mode=forward\\npool=1\"\n"),
@@ -292,11 +292,21 @@ TEST_CASE("a VM's nfv-vmm command line: name, kernel, cmdline, nets with MACs, c
   const nfv::topo::LaunchSpec s = nfv::topo::vnf_command(*t, t->vnfs[0], programs, "/run/x");
   const std::vector<std::string> want = {
       "/x/nfv-vmm", "--name", "fw", "--kernel", "/bin/true", "--memory", "256M", "--cpus", "1",
-      "--net", "path=/tmp/t/in.sock,mac=52:54:00:00:00:00", "--net", "path=/tmp/t/out.sock,mac=52:54:00:00:00:01",
+      "--net", "path=/tmp/t/in.sock,mac=52:54:00:00:00:00,queues=1",
+      "--net", "path=/tmp/t/out.sock,mac=52:54:00:00:00:01,queues=1",
       "--control", "/run/x/fw.sock", "--cmdline", "mode=forward idle=adaptive"};
   CHECK(s.argv == want);
   CHECK(s.cpus == std::vector<unsigned>{0});
   CHECK(s.log_file == "/run/x/fw.log");
+  // More vCPUs: a queue pair per vCPU, as many as the switch's port has.
+  auto t4 = parse_topology(vm_base("cpus = 4\n"), "t.toml", kEnv);
+  REQUIRE_MESSAGE(t4.ok(), t4.error().message);
+  t4->sw.ports[1].queues = 2;
+  t4->sw.ports[2].queues = 8;
+  const nfv::topo::LaunchSpec s4 = nfv::topo::vnf_command(*t4, t4->vnfs[0], programs, "/run/x");
+  CHECK(s4.argv[8] == "4");
+  CHECK(s4.argv[10] == "path=/tmp/t/in.sock,mac=52:54:00:00:00:00,queues=2");
+  CHECK(s4.argv[12] == "path=/tmp/t/out.sock,mac=52:54:00:00:00:01,queues=4");
 }
 
 TEST_CASE("VNF counters from a process's and a VM's stats answers") {
