@@ -22,13 +22,14 @@
 
 #include "guest_memory.hpp"
 #include "nfv/counter.hpp"
+#include "nfv/virtio/net.hpp"
 
 namespace nfv::vmm {
 
-inline constexpr uint8_t VIRTIO_NET_CTRL_MQ = 4;
-inline constexpr uint8_t VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET = 0;
-inline constexpr uint8_t VIRTIO_NET_OK = 0;
-inline constexpr uint8_t VIRTIO_NET_ERR = 1;
+using virtio::VIRTIO_NET_CTRL_MQ;
+using virtio::VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET;
+using virtio::VIRTIO_NET_ERR;
+using virtio::VIRTIO_NET_OK;
 
 struct CtrlQueueCounters {
   Counter commands;     // chains completed

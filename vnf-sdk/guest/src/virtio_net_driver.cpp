@@ -18,7 +18,6 @@ constexpr uint32_t kDeviceFeatureSelect = 0, kDeviceFeature = 4, kDriverFeatureS
 constexpr uint32_t kNumQueues = 18;
 constexpr uint8_t kAck = 1, kDriver = 2, kDriverOk = 4, kFeaturesOk = 8, kNeedsReset = 0x40, kFailed = 0x80;
 constexpr uint32_t kConfigMaxPairs = 8;  // virtio_net_config.max_virtqueue_pairs (5.1.4)
-constexpr uint8_t kCtrlMq = 4, kCtrlMqVqPairsSet = 0, kCtrlOk = 0;  // 5.1.6.5
 constexpr uint64_t kApicMsiBase = 0xfee0'0000;
 constexpr uint16_t kNoVector = 0xffff;
 constexpr uint8_t kPciCapMsix = 0x11;
@@ -94,8 +93,8 @@ bool GuestNetDevice::set_pairs(uint8_t* common, const SharedRegion& region, Regi
   mmio_write<uint16_t>(common + kQueueEnable, 1);
   mmio_write<uint8_t>(common + kDeviceStatus, kAck | kDriver | kFeaturesOk | kDriverOk);
   // {class, command} {le16 pairs} | {ack}
-  cmd[0] = kCtrlMq;
-  cmd[1] = kCtrlMqVqPairsSet;
+  cmd[0] = virtio::VIRTIO_NET_CTRL_MQ;
+  cmd[1] = virtio::VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET;
   const uint16_t n = static_cast<uint16_t>(pairs);
   std::memcpy(cmd + 2, &n, 2);
   cmd[8] = 0xff;
@@ -107,7 +106,7 @@ bool GuestNetDevice::set_pairs(uint8_t* common, const SharedRegion& region, Regi
   virtio::Completion done[1];
   for (int tries = 0; tries < 1000; ++tries) {
     if (vq->poll_used(done) == 1) {
-      return std::atomic_ref<uint8_t>(cmd[8]).load(std::memory_order_acquire) == kCtrlOk;
+      return std::atomic_ref<uint8_t>(cmd[8]).load(std::memory_order_acquire) == virtio::VIRTIO_NET_OK;
     }
     if ((mmio_read<uint8_t>(common + kDeviceStatus) & kNeedsReset) != 0) return false;
   }

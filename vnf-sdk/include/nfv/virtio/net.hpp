@@ -24,6 +24,12 @@ inline constexpr unsigned VIRTIO_NET_F_STATUS = 16;
 inline constexpr unsigned VIRTIO_NET_F_CTRL_VQ = 17;
 inline constexpr unsigned VIRTIO_NET_F_MQ = 22;
 
+// ---- control virtqueue (5.1.6.5): the multiqueue class and the ack values --------
+inline constexpr uint8_t VIRTIO_NET_CTRL_MQ = 4;
+inline constexpr uint8_t VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET = 0;
+inline constexpr uint8_t VIRTIO_NET_OK = 0;
+inline constexpr uint8_t VIRTIO_NET_ERR = 1;
+
 // ---- struct virtio_net_hdr (5.1.6) --------------------------------------------
 struct VirtioNetHeader {
   uint8_t flags;        // VIRTIO_NET_HDR_F_*
