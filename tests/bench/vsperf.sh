@@ -6,7 +6,7 @@
 #        [--setups "nfv ovs testpmd"] [--vnf process|vm] [--rounds N] [--seconds S]
 #        [--sizes "64 imix"] [--no-ndr] [--trial-seconds T] [--resolution F] [--warmup W]
 #        [--forwarding flows|normal] [--vnf-idle poll|adaptive] [--queue-size N] [--out DIR]
-#        [--vnf-cpu 0|1] [--gen-cpu 0|1] [--switch-idle poll|adaptive]
+#        [--vnf-cpu 0|1] [--gen-cpu 0|1] [--gen-idle poll|yield] [--switch-idle poll|adaptive]
 #
 # Scenarios (the generator sends one direction: into g0, back from g1):
 #   p2p   nfv-gen -> g0 [switch] g1 -> nfv-gen
@@ -25,7 +25,8 @@
 # taskset -c 0 (the same idle mode). --vnf-cpu 1 puts the VNFs on the switch's CPU instead (the
 # generator then has CPU 0 to itself; give the switch --switch-idle adaptive so that it sleeps when
 # it has nothing to do, as the VNFs do; OVS and testpmd always poll). --gen-cpu 1 puts the generator
-# on the switch's CPU (with --vnf-cpu 0: the VNF has a CPU of its own). Generator: nfv-gen --cpu 0, one UDP stream over 1024 flows,
+# on the switch's CPU (with --vnf-cpu 0: the VNF has a CPU of its own); --gen-idle yield makes the
+# generator give its CPU away whenever its tx ring is full (nfv-gen --idle yield). Generator: nfv-gen --cpu 0, one UDP stream over 1024 flows,
 # udp_checksum=off, size 64 (bytes without FCS, as vswitch.sh's --txpkts) or imix (64/570/1518
 # with FCS at 7:4:1). Switch PMD on CPU 1; generator and VNFs share CPU 0. --queue-size N: the
 # VNFs' virtqueue size (process: vhost-user:PATH,queue-size=N; VM: queue-size=N on the guest's
@@ -64,7 +65,7 @@ OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
 TESTPMD=dpdk-testpmd
 
 scenarios="p2p pvp pvvp" setups="nfv ovs testpmd" vnf=process rounds=5 seconds=10 sizes="64 imix"
-ndr=1 trial=2 resolution=0.02 warmup=2 forwarding=flows vnf_idle=adaptive qsize="" out="" vnf_cpu=0 gen_cpu=0 switch_idle=poll
+ndr=1 trial=2 resolution=0.02 warmup=2 forwarding=flows vnf_idle=adaptive qsize="" out="" vnf_cpu=0 gen_cpu=0 gen_idle=poll switch_idle=poll
 while [ $# -gt 0 ]; do
   case $1 in
     --scenarios) scenarios=${2:?}; shift 2 ;;
@@ -82,6 +83,7 @@ while [ $# -gt 0 ]; do
     --vnf-cpu) vnf_cpu=${2:?}; shift 2 ;;
     --gen-cpu) gen_cpu=${2:?}; shift 2 ;;
     --switch-idle) switch_idle=${2:?}; shift 2 ;;
+    --gen-idle) gen_idle=${2:?}; shift 2 ;;
     --queue-size) qsize=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -106,6 +108,7 @@ case $vnf_idle in poll|adaptive) ;; *) die "--vnf-idle: poll or adaptive" ;; esa
 case $switch_idle in poll|adaptive) ;; *) die "--switch-idle: poll or adaptive" ;; esac
 case $vnf_cpu in 0|1) ;; *) die "--vnf-cpu: 0 or 1" ;; esac
 case $gen_cpu in 0|1) ;; *) die "--gen-cpu: 0 or 1" ;; esac
+case $gen_idle in poll|yield) ;; *) die "--gen-idle: poll or yield" ;; esac
 [ -z "$qsize" ] || { [[ $qsize =~ ^[0-9]+$ ]] && (( qsize >= 64 && qsize <= 32768 && (qsize & (qsize - 1)) == 0 )); } || die "--queue-size: a power of two in 64..32768"
 QOPT=${qsize:+,queue-size=$qsize}
 
@@ -245,7 +248,7 @@ snap_vnfs() {  # RD SCENARIO FILE: the VNFs' stats answers, one JSON line each
 gen() {  # RD SIZE LOG JSON ARGS...: nfv-gen from g0 to g1 on CPU $gen_cpu
   local rd=$1 size=$2 log=$3 json=$4
   shift 4
-  timeout -k 5 $(( LIMIT - 30 )) "$NFV_GEN" --port "vhost-user:$rd/g0" --rx-port "vhost-user:$rd/g1" --cpu "$gen_cpu" -q \
+  timeout -k 5 $(( LIMIT - 30 )) "$NFV_GEN" --port "vhost-user:$rd/g0" --rx-port "vhost-user:$rd/g1" --cpu "$gen_cpu" --idle "$gen_idle" -q \
     --line-rate 100Gbps --stream "udp,flows=1024,src=10.0.0.1+1024,size=$size,udp_checksum=off" \
     --json "$json" "$@" </dev/null >> "$log" 2>&1
 }
@@ -356,7 +359,7 @@ for sc in $scenarios; do for s in $setups; do [ "$s" = nfvvm ] && [ "$sc" != pvp
 per=$(( 12 + warmup + seconds + (ndr ? 6 * (${trial%.*} + 1) : 0) ))
 echo "vsperf: scenarios [$scenarios], setups [$setups], sizes [$sizes], $rounds round(s) of ${seconds}s" \
      "(+${warmup}s warm-up)$( ((ndr)) && echo ", NDR trials of ${trial}s, resolution $resolution")"
-echo "  switch PMD on CPU 1 (nfv-switch idle $switch_idle); nfv-gen on CPU $gen_cpu; VNFs (nfv-l2fwd --idle $vnf_idle$([ "$vnf" = vm ] && echo '; l2fwd.elf VM for nfvvm')) on CPU $vnf_cpu; forwarding: $forwarding"
+echo "  switch PMD on CPU 1 (nfv-switch idle $switch_idle); nfv-gen on CPU $gen_cpu (idle $gen_idle); VNFs (nfv-l2fwd --idle $vnf_idle$([ "$vnf" = vm ] && echo '; l2fwd.elf VM for nfvvm')) on CPU $vnf_cpu; forwarding: $forwarding"
 echo "  binaries: $BUILD_DIR;  output: $out  (about $(( nrun * $(wc -w <<< "$sizes") * rounds * per / 60 + 1 )) min)"
 echo "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 n=$(count_others)
@@ -378,7 +381,7 @@ git_rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 "$PY" - "$out" "$START_TS" "$END_TS" "$git_rev" "$rounds" "$seconds" "$warmup" "$ndr" "$trial" "$resolution" \
   "$forwarding" "$vnf_idle" "$BUILD_DIR" "$(uname -r)" "$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)" \
   "$( { "$OVS_VSWITCHD" --version 2>/dev/null || true; } | head -1)" "$(dpkg-query -W -f='${Version}' dpdk 2>/dev/null || true)" \
-  "switch PMD on CPU 1 (nfv-switch idle $switch_idle), nfv-gen on CPU $gen_cpu, VNFs on CPU $vnf_cpu" \
+  "switch PMD on CPU 1 (nfv-switch idle $switch_idle), nfv-gen on CPU $gen_cpu (idle $gen_idle), VNFs on CPU $vnf_cpu" \
   <<'PY' | tee "$out/summary.txt"
 import csv, json, statistics, sys
 (out, t0, t1, rev, rounds, secs, warm, ndr, trial, res, fwd, idle, bdir, kernel, cpu, ovs, dpdk, pinning) = sys.argv[1:]

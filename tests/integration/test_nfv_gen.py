@@ -54,6 +54,32 @@ def test_any_queue_size_keeps_sending_past_one_ring(lab, tmp_path):
         assert got == r["tx_packets"], (qs, got, r["tx_packets"])
 
 
+def test_yield_gives_the_cpu_to_a_peer_on_the_same_cpu(lab, tmp_path):
+    """--idle yield: nfv-gen on testpmd's own CPU, unpaced. When the ring is full it yields
+    (counted), so testpmd runs; every frame sent arrives. --idle poll never yields, and a
+    paced trial in yield mode still keeps its rate."""
+    from nfvtest import PEER_CPU
+    sock = lab.path("g.sock")
+    pmd = lab.testpmd_vhost("G", sock)  # rxonly, forwarding lcore on PEER_CPU
+    results = {}
+    for idle, rate in (("yield", "max"), ("poll", "max"), ("yield", 50_000)):
+        out = tmp_path / f"{idle}-{rate}.json"
+        before = pmd.rx_packets()
+        p = gen(["--port", f"vhost-user:{sock},queue-size=1024", "--rate", rate, "--seconds", 2, "--cpu", PEER_CPU,
+                 "--idle", idle, "-q", "--stream", "udp,src=10.0.0.1+64,size=64", "--json", out])
+        assert p.returncode == 0, (idle, p.stderr)
+        r = json.loads(out.read_text())
+        got = pmd.wait_rx(before + r["tx_packets"]) - before
+        assert got == r["tx_packets"], (idle, rate, got, r["tx_packets"])
+        results[idle, rate] = r
+    assert results["yield", "max"]["yields"] > 0, results["yield", "max"]
+    assert results["yield", "max"]["tx_packets"] > 10_000, results["yield", "max"]
+    assert results["poll", "max"]["yields"] == 0, results["poll", "max"]
+    assert abs(results["yield", 50_000]["tx_pps"] - 50_000) < 500, results["yield", 50_000]
+    p = gen(["--port", f"vhost-user:{sock}", "--idle", "spin", "--seconds", 1])
+    assert p.returncode == 2 and "--idle" in p.stderr, p.stderr
+
+
 def test_reflected_streams_are_tracked_with_latency(lab, tmp_path):
     sock = lab.path("g.sock")
     pmd = lab.testpmd_vhost("G", sock, start=False).start(rxonly=False)

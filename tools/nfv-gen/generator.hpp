@@ -61,6 +61,10 @@ struct GeneratorOptions {
   std::vector<StreamSpec> streams;
   std::shared_ptr<const PcapTrace> replay;  // set: send these frames instead of streams
   int cpu = -1;                    // pin the generator thread
+  // poll: spin whatever happens. yield: after kYieldAfterIdleRounds rounds in a row that sent
+  // and received nothing (the tx ring full, or pacing), sched_yield() so that a switch or VNF
+  // sharing this CPU runs at once rather than at the scheduler's next tick.
+  enum class Idle { poll, yield } idle = Idle::poll;
   double connect_timeout_s = 30;
 };
 
@@ -94,6 +98,7 @@ struct TrialResult {
   uint64_t untracked = 0;    // received frames without a known signature
   uint64_t bursts = 0;       // bursts completed (burst mode)
   uint64_t warm_writes = 0;  // frames written into a buffer that already held their stream's headers
+  uint64_t yields = 0;       // sched_yield() calls (--idle yield)
   double cycles_per_packet = 0;  // TSC cycles of the sending phase per frame sent (unpaced: the cost)
   // The generator's own work per frame written (refused ones included), whatever the peer's speed:
   double write_cycles_per_packet = 0;  // building frames (from the alloc's return to the last write)

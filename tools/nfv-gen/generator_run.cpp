@@ -1,4 +1,6 @@
 // Generator::run(): the send/receive loop of one trial (see generator.hpp).
+#include <sched.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -9,6 +11,7 @@ namespace nfvgen {
 
 namespace {
 constexpr uint32_t kBurst = kTxBurst;
+constexpr uint32_t kYieldAfterIdleRounds = 4;
 }  // namespace
 
 // Writes n frames into out[] (fresh from tx_pool_), sets their lengths and
@@ -96,8 +99,11 @@ TrialResult Generator::run_impl(const TrialOptions& t) {
   bool sending = true;
   uint64_t drain_end = 0;
   uint64_t write_ticks = 0, send_ticks_busy = 0, written = 0;  // the generator's own per-frame work
+  const bool yield = options_.idle == GeneratorOptions::Idle::yield;
+  uint32_t idle_rounds = 0;
   for (;;) {
     const uint64_t now = nfv::read_tsc();
+    uint32_t sent = 0;
     if (sending) {
       uint64_t budget = 0;
       if (now >= idle_until) {
@@ -120,7 +126,7 @@ TrialResult Generator::run_impl(const TrialOptions& t) {
         const uint64_t filled = nfv::read_tsc();
         // Count before sending: the packets belong to the port afterwards.
         for (uint32_t i = 0; i < n; ++i) bytes[i] = out[i]->length();
-        const uint32_t sent = txq.tx_burst(out, n);
+        sent = txq.tx_burst(out, n);
         write_ticks += filled - now;
         send_ticks_busy += nfv::read_tsc() - now;
         written += n;
@@ -166,6 +172,15 @@ TrialResult Generator::run_impl(const TrialOptions& t) {
     }
     r.rx_packets += got;
     nfv::PacketPool::free_bulk(in, got);
+    if (yield) {
+      if (sent || got) {
+        idle_rounds = 0;
+      } else if (++idle_rounds >= kYieldAfterIdleRounds) {
+        idle_rounds = 0;
+        sched_yield();
+        ++r.yields;
+      }
+    }
     if (!sending && now >= drain_end) break;
     if (now >= next_service) [[unlikely]] {
       next_service = now + hz / 100;

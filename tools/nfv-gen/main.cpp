@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   GeneratorOptions o;
   std::vector<std::string> stream_args;
   std::string streams_file, pcap_file, rate_text = "max", json_out, csv_out, rfc2544, log_level = "warn",
-                                       line_rate_text = "10Gbps", plot_prefix, sizes_text;
+                                       line_rate_text = "10Gbps", plot_prefix, sizes_text, idle = "poll";
   double seconds = 10, burst_gap_us = 0;
   Rfc2544Options search{.trial_seconds = 5, .pdr_loss = 0.005, .resolution = 0.005};
   uint64_t count = 0, burst = 0, seed = 1;
@@ -103,6 +103,10 @@ int main(int argc, char** argv) {
   app.add_option("--burst-gap", burst_gap_us, "idle time after each burst, in microseconds")
       ->check(CLI::Range(0.0, 3.6e9));
   app.add_option("--cpu", o.cpu, "pin the generator to this cpu");
+  app.add_option("--idle", idle,
+                 "poll (spin) or yield (give the CPU away while the tx ring is full and nothing arrives: "
+                 "for a generator sharing its CPU with the device under test)")
+      ->check(CLI::IsMember({"poll", "yield"}));
   app.add_option("--json", json_out, "write the results as JSON to this file ('-' for stdout)");
   app.add_option("--csv", csv_out, "write one CSV row per stream and trial to this file");
   app.add_option("--plot", plot_prefix,
@@ -128,6 +132,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
+  o.idle = idle == "yield" ? GeneratorOptions::Idle::yield : GeneratorOptions::Idle::poll;
   auto fail = [](int code, const std::string& msg) {
     std::fprintf(stderr, "nfv-gen: %s\n", msg.c_str());
     return code;

@@ -42,7 +42,7 @@ json trial_json(const std::vector<std::string>& names, const TrialResult& r) {
   for (std::size_t i = 0; i < r.streams.size(); ++i) streams.push_back(stream_json(names[i], r.streams[i]));
   return {{"seconds", r.seconds}, {"offered_pps", r.offered_pps}, {"tx_pps", r.tx_pps}, {"rx_pps", r.rx_pps},
           {"tx_packets", r.tx_packets}, {"rx_packets", r.rx_packets}, {"tx_bytes", r.tx_bytes},
-          {"rx_bytes", r.rx_bytes}, {"tx_refused", r.tx_refused}, {"no_buffer_rounds", r.no_buffer},
+          {"rx_bytes", r.rx_bytes}, {"tx_refused", r.tx_refused}, {"no_buffer_rounds", r.no_buffer}, {"yields", r.yields},
           {"untracked", r.untracked}, {"bursts", r.bursts}, {"warm_writes", r.warm_writes},
           {"cycles_per_packet", r.cycles_per_packet}, {"write_cycles_per_packet", r.write_cycles_per_packet},
           {"send_cycles_per_packet", r.send_cycles_per_packet}, {"streams", streams}};
