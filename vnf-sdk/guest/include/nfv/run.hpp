@@ -11,11 +11,13 @@
 // host nfv::run with several threads does.
 //
 // The loop: receive up to 32 frames per port, process(), send each port's
-// batch, reclaim; every 2^14 rounds (and before every idle halt) each worker
-// checks whether the VMM asked the guest to shut down
-// (BootInfo::shutdown_request); worker 0 also publishes, about once a second,
-// every worker's and the VNF's counters to the VMM (stats RPC, under "vnf":
-// "worker" holds the sums, "workers" each worker's). On a stop worker 0 waits
+// batch (a transmit queue reclaims its completed frames when it runs short;
+// the worker also does on its first empty round after traffic); every 2^14
+// rounds (and before every idle halt) each worker reclaims and checks whether
+// the VMM asked the guest to shut down (BootInfo::shutdown_request); worker 0
+// also publishes, about once a second, every worker's and the VNF's counters
+// to the VMM (stats RPC, under "vnf": "worker" holds the sums, "workers" each
+// worker's). On a stop worker 0 waits
 // (bounded) for the others before run() returns.
 //
 // Idle modes, as for host processes: `poll` spins; `adaptive` (default) spins
@@ -199,6 +201,14 @@ int worker_loop(Worker<Vnf>& w) {
     }
     return false;
   };
+  // Transmit reclaims completed frames when its ring runs short, as the host SDK's does;
+  // reading every used ring every round cost a cache miss per port per round (the switch
+  // writes those indices from its own CPU). Otherwise the worker reclaims on its first
+  // empty round after traffic, before halting and every 2^14 rounds.
+  bool reclaimed = true;
+  auto reclaim_tx = [&] {
+    for (uint16_t port = 0; port < ports.count; ++port) ports.devices[port].tx(q).reclaim();
+  };
   if (q == 0) {
     guest::print("%s: polling %u port(s) with %u worker(s)\n", options.name, ports.count, ports.workers);
     guest::publish_stats(stats, guest::stats_json(stats, sizeof stats, ports, w.counters, nullptr));  // "ready"
@@ -219,7 +229,6 @@ int worker_loop(Worker<Vnf>& w) {
       vnf.process(batch, out);
     }
     out.flush();
-    for (uint16_t port = 0; port < ports.count; ++port) ports.devices[port].tx(q).reclaim();
     const uint64_t t1 = read_tsc();
     ++counters.rounds;
     if (got != 0) {
@@ -227,11 +236,17 @@ int worker_loop(Worker<Vnf>& w) {
       counters.packets += got;
       counters.busy_cycles += t1 - t0;
       empty_rounds = 0;
+      reclaimed = false;
     } else {
+      if (!reclaimed) {  // the first empty round after traffic
+        reclaim_tx();
+        reclaimed = true;
+      }
       counters.idle_cycles += t1 - t0;
       if (adaptive && ++empty_rounds >= options.adaptive_spin_rounds) {
         empty_rounds = 0;
         if (housekeeping(t1)) return exit_code;
+        reclaim_tx();  // the frames sent before the pause go back to the pool while we sleep
         if (!guest::arm_rx(ports, q)) {
           ++counters.sleeps;
           guest::halt_until_interrupt(guest::kMaxHaltNs);
@@ -240,7 +255,10 @@ int worker_loop(Worker<Vnf>& w) {
         continue;
       }
     }
-    if ((round & 0x3fff) == 0 && housekeeping(t1)) return exit_code;
+    if ((round & 0x3fff) == 0) [[unlikely]] {
+      if (housekeeping(t1)) return exit_code;
+      reclaim_tx();
+    }
   }
 }
 
