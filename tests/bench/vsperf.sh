@@ -7,6 +7,7 @@
 #        [--sizes "64 imix"] [--no-ndr] [--trial-seconds T] [--resolution F] [--warmup W]
 #        [--forwarding flows|normal] [--vnf-idle poll|adaptive] [--queue-size N] [--out DIR]
 #        [--vnf-cpu 0|1] [--gen-cpu 0|1] [--gen-idle poll|yield] [--switch-idle poll|adaptive]
+#        [--layout shared|vnf-core]
 #
 # Scenarios (the generator sends one direction: into g0, back from g1):
 #   p2p   nfv-gen -> g0 [switch] g1 -> nfv-gen
@@ -26,7 +27,10 @@
 # generator then has CPU 0 to itself; give the switch --switch-idle adaptive so that it sleeps when
 # it has nothing to do, as the VNFs do; OVS and testpmd always poll). --gen-cpu 1 puts the generator
 # on the switch's CPU (with --vnf-cpu 0: the VNF has a CPU of its own); --gen-idle yield makes the
-# generator give its CPU away whenever its tx ring is full (nfv-gen --idle yield). Generator: nfv-gen --cpu 0, one UDP stream over 1024 flows,
+# generator give its CPU away whenever its tx ring is full (nfv-gen --idle yield). --layout
+# presets them: shared (the default: generator and adaptive VNFs on CPU 0, polling switch on CPU 1)
+# or vnf-core (the VNF polls alone on CPU 0; a yielding generator and an adaptive switch share
+# CPU 1: the VNF's rate on a core of its own, issue 5's VM/process comparison). Generator: nfv-gen --cpu 0, one UDP stream over 1024 flows,
 # udp_checksum=off, size 64 (bytes without FCS, as vswitch.sh's --txpkts) or imix (64/570/1518
 # with FCS at 7:4:1). Switch PMD on CPU 1; generator and VNFs share CPU 0. --queue-size N: the
 # VNFs' virtqueue size (process: vhost-user:PATH,queue-size=N; VM: queue-size=N on the guest's
@@ -84,6 +88,13 @@ while [ $# -gt 0 ]; do
     --gen-cpu) gen_cpu=${2:?}; shift 2 ;;
     --switch-idle) switch_idle=${2:?}; shift 2 ;;
     --gen-idle) gen_idle=${2:?}; shift 2 ;;
+    --layout)  # presets of the five options above; later options still override
+      case ${2:?} in
+        shared) vnf_cpu=0 gen_cpu=0 gen_idle=poll switch_idle=poll vnf_idle=adaptive ;;
+        vnf-core) vnf_cpu=0 gen_cpu=1 gen_idle=yield switch_idle=adaptive vnf_idle=poll ;;
+        *) die "--layout: shared or vnf-core" ;;
+      esac
+      shift 2 ;;
     --queue-size) qsize=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
