@@ -17,8 +17,8 @@
 // the VMM asked the guest to shut down (BootInfo::shutdown_request); worker 0
 // also publishes, about once a second, every worker's and the VNF's counters
 // to the VMM (stats RPC, under "vnf": "worker" holds the sums, "workers" each
-// worker's). On a stop worker 0 waits
-// (bounded) for the others before run() returns.
+// worker's). On a stop worker 0 waits (bounded) for the others before run()
+// returns.
 //
 // Idle modes, as for host processes: `poll` spins; `adaptive` (default) spins
 // while packets come and, after `adaptive_spin_rounds` empty rounds, arms the
@@ -229,6 +229,10 @@ int worker_loop(Worker<Vnf>& w) {
       vnf.process(batch, out);
     }
     out.flush();
+    if (got == 0 && !reclaimed) {  // the first empty round after traffic
+      reclaim_tx();
+      reclaimed = true;
+    }
     const uint64_t t1 = read_tsc();
     ++counters.rounds;
     if (got != 0) {
@@ -238,10 +242,6 @@ int worker_loop(Worker<Vnf>& w) {
       empty_rounds = 0;
       reclaimed = false;
     } else {
-      if (!reclaimed) {  // the first empty round after traffic
-        reclaim_tx();
-        reclaimed = true;
-      }
       counters.idle_cycles += t1 - t0;
       if (adaptive && ++empty_rounds >= options.adaptive_spin_rounds) {
         empty_rounds = 0;
