@@ -108,14 +108,21 @@ CONFIG_CASES = {
     "pvp": ("gen-tx", "gen-rx", ["l2fwd"]),
     "pvp-vm": ("gen-tx", "gen-rx", ["vm1"]),
     "pvvp": ("gen-tx", "gen-rx", ["fw1", "fw2"]),
+    # the demo with its generator yielding CPU 0 to the VNFs ([generator] idle = "yield")
+    "demo-yield": ("gen-tx", "gen-rx", ["fw", "fw-vm"]),
 }
+YIELD = '# idle = "yield"'
 
 
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("name", list(CONFIG_CASES))
 def test_config_comes_up_passes_traffic_and_tears_down(lab, name):
     tx, rx, vnfs = CONFIG_CASES[name]
-    path = localize(lab, name)
+    if name == "demo-yield":
+        path = localize(lab, "demo", lambda t: t.replace(YIELD, YIELD[2:]))
+        assert YIELD[2:] in path.read_text() and YIELD not in path.read_text()
+    else:
+        path = localize(lab, name)
     p = subprocess.run(nfv_args(lab, path, 5), capture_output=True, text=True, timeout=80, env=env())
     assert p.returncode == 0, f"nfv up failed ({p.returncode}):\n{p.stderr}"
     statuses, result = parse_lines(p.stdout)
@@ -131,6 +138,8 @@ def test_config_comes_up_passes_traffic_and_tears_down(lab, name):
     assert result["tx_packets"] > 10_000, result
     assert result["rx_packets"] > 0.2 * result["tx_packets"], result
     assert result["rx_packets"] <= result["tx_packets"], result
+    # nfv-gen ran with --idle yield only when asked to, and yielded
+    assert (result["yields"] > 0) == (name == "demo-yield"), result
     # every VNF forwarded, by its own counters (a VM's: what its guest published to nfv-vmm)
     for v in last["vnfs"]:
         assert v["rx_packets"] > 1000 and v["tx_packets"] > 1000, v

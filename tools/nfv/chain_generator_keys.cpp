@@ -161,7 +161,7 @@ bool rate_ok(std::string s) {
 }  // namespace
 
 Result<GeneratorSpec> check_generator(const Checker& c, const toml::table& table) {
-  static constexpr std::string_view kKeys = "port, rx_port, rate, seconds, cpu, args";
+  static constexpr std::string_view kKeys = "port, rx_port, rate, seconds, cpu, idle, args";
   constexpr std::string_view kRateExpected =
       "packets/s (\"1.5M\", 200000), bits/s on the wire (\"10Gbps\") or a percentage of 10 Gbit/s (\"5%\"), above 0; \"max\": as fast as possible";
   GeneratorSpec g;
@@ -193,6 +193,14 @@ Result<GeneratorSpec> check_generator(const Checker& c, const toml::table& table
       if (!cpu) return std::move(cpu).error();
       g.cpu = static_cast<unsigned>(*cpu);
       g.cpu_at = at;
+    } else if (m.key == "idle") {
+      constexpr std::string_view kExpected =
+          "\"poll\" (spins) or \"yield\" (gives its CPU away while its ring is full or it waits to send)";
+      const auto* v = m.value->as_string();
+      if (v == nullptr) return c.wrong_kind(*m.value, "'idle'", kExpected);
+      if (v->get() != "poll" && v->get() != "yield") return c.fail(at, "'idle' is " + quote(v->get()), kExpected);
+      g.yield = v->get() == "yield";
+      g.idle_at = at;
     } else if (m.key == "args") {
       auto a = c.strings(*m.value, "'args'", kArgsExpected, true, nullptr);
       if (!a) return std::move(a).error();

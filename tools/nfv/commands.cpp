@@ -141,6 +141,7 @@ LaunchSpec generator_command(const Topology& t, const Programs& p, const std::st
     s.argv.push_back(std::to_string(*g.cpu));
     s.cpus = {*g.cpu};
   }
+  if (g.yield) s.argv.insert(s.argv.end(), {"--idle", "yield"});
   s.argv.insert(s.argv.end(), g.args.begin(), g.args.end());
   return s;
 }

@@ -78,8 +78,9 @@ struct GeneratorSpec {
   std::string rate = "max";           // nfv-gen --rate syntax; "max": as fast as possible
   std::optional<double> seconds;      // sending time; none: until nfv stops
   std::optional<unsigned> cpu;
+  bool yield = false;                 // idle = "yield": nfv-gen --idle yield, not a busy poller
   std::vector<std::string> args;      // extra nfv-gen arguments
-  Where at, port_at, rx_port_at, cpu_at;
+  Where at, port_at, rx_port_at, cpu_at, idle_at;
 };
 
 struct Topology {

@@ -3,6 +3,7 @@
 // prefix. Files are built from one valid base whose lines are known.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "chain_rules.hpp"
@@ -216,6 +217,21 @@ TEST_CASE("CPUs and busy pollers") {
   // A polling VNF on another CPU than the generator is fine with an adaptive switch.
   auto t = parse_topology(edit("cpu = 0", "cpu = 1", edit("cores = [0]\n", "cores = [0]\nidle = \"poll\"\n")), "t.toml", kEnv);
   CHECK_MESSAGE(t.ok(), t.error().message);
+  // A yielding generator is no busy poller: beside a polling VNF, and as a third poller.
+  auto y = parse_topology(edit("cpu = 0", "cpu = 0\nidle = \"yield\"", edit("cores = [0]\n", "cores = [0]\nidle = \"poll\"\n")),
+                          "t.toml", kEnv);
+  REQUIRE_MESSAGE(y.ok(), y.error().message);
+  CHECK(y->generator->yield);
+  const auto argv = nfv::topo::generator_command(*y, nfv::topo::Programs{.nfv_gen = "nfv-gen"}, "/run/x").argv;
+  const auto idle = std::find(argv.begin(), argv.end(), "--idle");
+  REQUIRE(idle != argv.end());
+  REQUIRE(idle + 1 != argv.end());
+  CHECK(*(idle + 1) == "yield");
+  const auto polling = nfv::topo::generator_command(*t, nfv::topo::Programs{.nfv_gen = "nfv-gen"}, "/run/x").argv;
+  CHECK(std::find(polling.begin(), polling.end(), "--idle") == polling.end());
+  check_error(edit("cpu = 0", "cpu = 0\nidle = \"spin\""),
+              "t.toml:42:8: 'idle' is \"spin\"; expected \"poll\" (spins) or \"yield\"");
+  check_error(edit("cpu = 0", "cpu = 0\nidle = 1"), "t.toml:42:8: 'idle'");
 }
 
 TEST_CASE("a chain's match becomes switch rules hop by hop") {
