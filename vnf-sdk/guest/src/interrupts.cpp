@@ -125,7 +125,8 @@ bool interrupts_init() noexcept {
 
 bool interrupts_ready() noexcept { return cpu_local().irq_ready != 0; }
 
-uint64_t msi_address() noexcept { return kApicBase | uint64_t{cpu_local().apic_id & 0xff} << 12; }
+uint64_t msi_address(unsigned apic_id) noexcept { return kApicBase | uint64_t{apic_id & 0xff} << 12; }
+uint64_t msi_address() noexcept { return msi_address(cpu_local().apic_id); }
 
 void halt_until_interrupt(uint64_t max_ns) noexcept {
   CpuLocal& me = cpu_local();

@@ -18,7 +18,6 @@ constexpr uint32_t kDeviceFeatureSelect = 0, kDeviceFeature = 4, kDriverFeatureS
 constexpr uint32_t kNumQueues = 18;
 constexpr uint8_t kAck = 1, kDriver = 2, kDriverOk = 4, kFeaturesOk = 8, kNeedsReset = 0x40, kFailed = 0x80;
 constexpr uint32_t kConfigMaxPairs = 8;  // virtio_net_config.max_virtqueue_pairs (5.1.4)
-constexpr uint64_t kApicMsiBase = 0xfee0'0000;
 constexpr uint16_t kNoVector = 0xffff;
 constexpr uint8_t kPciCapMsix = 0x11;
 constexpr uint32_t kMsixEnable = 1u << 31;  // message control bit 15, in the capability's first dword
@@ -48,7 +47,7 @@ bool GuestNetDevice::setup_msix(uint8_t vector, unsigned entries) {
     uint8_t* entry = bar_ + info_->msix_table_offset + 16u * k;  // address lo/hi, data, control
     // vCPU k's local APIC: the VMM gives vCPU k APIC id k. Entry 0 on a one-pair device is
     // this CPU's (the one that polls it).
-    const uint64_t address = entries == 1 ? msi_address() : (kApicMsiBase | uint64_t{k} << 12);
+    const uint64_t address = entries == 1 ? msi_address() : msi_address(k);
     mmio_write<uint32_t>(entry + 0, static_cast<uint32_t>(address));
     mmio_write<uint32_t>(entry + 4, static_cast<uint32_t>(address >> 32));
     mmio_write<uint32_t>(entry + 8, vector);
@@ -59,6 +58,42 @@ bool GuestNetDevice::setup_msix(uint8_t vector, unsigned entries) {
   return (pci_config_read32(info_->pci_bdf, cap) & kMsixEnable) != 0;
 }
 
+std::optional<virtio::SplitVirtqueue> GuestNetDevice::setup_queue(uint8_t* common, uint16_t index, uint16_t want_size,
+                                                                  const SharedRegion& region, RegionCarver& carver,
+                                                                  virtio::SplitQueueCounters* counters, uint16_t vector,
+                                                                  virtio::Doorbell* doorbell, bool* vector_kept) {
+  mmio_write<uint16_t>(common + kQueueSelect, index);
+  const uint16_t max = mmio_read<uint16_t>(common + kQueueSize);
+  const uint16_t size = max < want_size ? max : want_size;
+  const virtio::SplitRingLayout layout = virtio::split_ring_layout(size, virtio::kSeparateUsedAlign);
+  std::byte* block = size == 0 ? nullptr : carver.take(layout.total_size, 4096);
+  if (block == nullptr) {
+    print("nfv guest: no room for queue %u (size %u)\n", index, size);
+    return std::nullopt;
+  }
+  pretouch(block, layout.total_size);
+  virtio::SplitQueueConfig qc =
+      virtio::contiguous_split_queue(size, block, region.driver_memory(), features_, virtio::kSeparateUsedAlign);
+  qc.counters = counters;
+  auto vq = virtio::SplitVirtqueue::create(qc);
+  if (!vq) {
+    print("nfv guest: queue %u: %s\n", index, vq.error().message.c_str());
+    return std::nullopt;
+  }
+  mmio_write<uint16_t>(common + kQueueSize, size);
+  mmio_write<uint16_t>(common + kQueueMsixVector, vector);
+  *vector_kept = vector != kNoVector && mmio_read<uint16_t>(common + kQueueMsixVector) == vector;
+  vq->set_interrupts(false);  // polled; the run loop arms receive interrupts to go idle
+  mmio_write<uint64_t>(common + kQueueDesc, vq->desc_driver_addr());
+  mmio_write<uint64_t>(common + kQueueDriver, vq->avail_driver_addr());
+  mmio_write<uint64_t>(common + kQueueDevice, vq->used_driver_addr());
+  const uint16_t notify_off = mmio_read<uint16_t>(common + kQueueNotifyOff);
+  *doorbell = virtio::Doorbell(
+      reinterpret_cast<uint16_t*>(bar_ + info_->notify_offset + uint64_t{notify_off} * info_->notify_multiplier), index);
+  mmio_write<uint16_t>(common + kQueueEnable, 1);
+  return std::move(*vq);
+}
+
 // The control queue (index 2 x max_pairs) and VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET (5.1.6.5.5).
 // The VMM serves the queue on the doorbell's exit, so the answer is there when the write
 // returns; the wait is bounded anyway. False: keep one pair.
@@ -66,31 +101,12 @@ bool GuestNetDevice::set_pairs(uint8_t* common, const SharedRegion& region, Regi
                                unsigned pairs) {
   const uint16_t index = static_cast<uint16_t>(2 * max_pairs);
   if (mmio_read<uint16_t>(common + kNumQueues) <= index) return false;
-  mmio_write<uint16_t>(common + kQueueSelect, index);
-  const uint16_t max = mmio_read<uint16_t>(common + kQueueSize);
-  const uint16_t size = max < 16 ? max : 16;
-  const virtio::SplitRingLayout layout = virtio::split_ring_layout(size, virtio::kSeparateUsedAlign);
-  std::byte* block = carver.take(layout.total_size, 4096);
-  auto* cmd = reinterpret_cast<uint8_t*>(carver.take(64, 64));
-  if (size == 0 || block == nullptr || cmd == nullptr) return false;
   static virtio::SplitQueueCounters counters;
-  auto vq = virtio::SplitVirtqueue::create(
-      [&] {
-        virtio::SplitQueueConfig qc = virtio::contiguous_split_queue(size, block, region.driver_memory(), features_,
-                                                                     virtio::kSeparateUsedAlign);
-        qc.counters = &counters;
-        return qc;
-      }());
-  if (!vq) return false;
-  mmio_write<uint16_t>(common + kQueueSize, size);
-  mmio_write<uint16_t>(common + kQueueMsixVector, kNoVector);
-  vq->set_interrupts(false);
-  mmio_write<uint64_t>(common + kQueueDesc, vq->desc_driver_addr());
-  mmio_write<uint64_t>(common + kQueueDriver, vq->avail_driver_addr());
-  mmio_write<uint64_t>(common + kQueueDevice, vq->used_driver_addr());
-  const uint16_t notify_off = mmio_read<uint16_t>(common + kQueueNotifyOff);
-  auto* doorbell = reinterpret_cast<uint16_t*>(bar_ + info_->notify_offset + uint64_t{notify_off} * info_->notify_multiplier);
-  mmio_write<uint16_t>(common + kQueueEnable, 1);
+  virtio::Doorbell doorbell;
+  bool kept = false;
+  auto vq = setup_queue(common, index, 16, region, carver, &counters, kNoVector, &doorbell, &kept);
+  auto* cmd = reinterpret_cast<uint8_t*>(carver.take(64, 64));
+  if (!vq || cmd == nullptr) return false;
   mmio_write<uint8_t>(common + kDeviceStatus, kAck | kDriver | kFeaturesOk | kDriverOk);
   // {class, command} {le16 pairs} | {ack}
   cmd[0] = virtio::VIRTIO_NET_CTRL_MQ;
@@ -102,7 +118,7 @@ bool GuestNetDevice::set_pairs(uint8_t* common, const SharedRegion& region, Regi
   const virtio::BufferSegment segs[3] = {{base, 2, false}, {base + 2, 2, false}, {base + 8, 1, true}};
   if (vq->add_chain(segs, 1) != virtio::AddStatus::ok) return false;
   vq->publish();
-  mmio_write<uint16_t>(reinterpret_cast<uint8_t*>(doorbell), index);  // always: the ring is new and the device polls nothing
+  mmio_write<uint16_t>(reinterpret_cast<uint8_t*>(doorbell.mmio), index);  // always: the ring is new and the device polls nothing
   virtio::Completion done[1];
   for (int tries = 0; tries < 1000; ++tries) {
     if (vq->poll_used(done) == 1) {
@@ -163,41 +179,19 @@ bool GuestNetDevice::start(const DeviceInfo& info, const SharedRegion& region, R
   for (uint16_t q = 0; q < 2 * n; ++q) {
     const unsigned pair = q / 2;
     const bool is_rx = q % 2 == 0;
-    mmio_write<uint16_t>(common + kQueueSelect, q);
-    const uint16_t max = mmio_read<uint16_t>(common + kQueueSize);
-    const uint16_t size = max < queue_size ? max : queue_size;
-    const virtio::SplitRingLayout layout = virtio::split_ring_layout(size, virtio::kSeparateUsedAlign);
-    std::byte* block = carver.take(layout.total_size, 4096);
-    if (size == 0 || block == nullptr) {
-      print("nfv guest: no room for queue %u (size %u)\n", q, size);
-      return false;
-    }
-    pretouch(block, layout.total_size);
-    virtio::SplitQueueConfig qc =
-        virtio::contiguous_split_queue(size, block, region.driver_memory(), features_, virtio::kSeparateUsedAlign);
-    qc.counters = is_rx ? rx_[pair].ring_counters() : tx_[pair].ring_counters();
-    auto vq = virtio::SplitVirtqueue::create(qc);
-    if (!vq) {
-      print("nfv guest: queue %u: %s\n", q, vq.error().message.c_str());
-      return false;
-    }
-    mmio_write<uint16_t>(common + kQueueSize, size);
     // A receive queue may interrupt (MSI-X entry = its pair) when the runtime arms it to go
     // idle; transmit queues never do (completions are reclaimed by polling).
     const uint16_t vec = is_rx && msix ? static_cast<uint16_t>(pair) : kNoVector;
-    mmio_write<uint16_t>(common + kQueueMsixVector, vec);
-    if (vec != kNoVector && mmio_read<uint16_t>(common + kQueueMsixVector) == vec) rx_interrupts_ |= 1u << pair;
-    vq->set_interrupts(false);  // polling until the run loop arms them
-    mmio_write<uint64_t>(common + kQueueDesc, vq->desc_driver_addr());
-    mmio_write<uint64_t>(common + kQueueDriver, vq->avail_driver_addr());
-    mmio_write<uint64_t>(common + kQueueDevice, vq->used_driver_addr());
-    const uint16_t notify_off = mmio_read<uint16_t>(common + kQueueNotifyOff);
-    auto* doorbell = reinterpret_cast<uint16_t*>(bar_ + info.notify_offset + uint64_t{notify_off} * info.notify_multiplier);
-    mmio_write<uint16_t>(common + kQueueEnable, 1);
+    virtio::Doorbell doorbell;
+    bool kept = false;
+    auto vq = setup_queue(common, q, queue_size, region, carver,
+                          is_rx ? rx_[pair].ring_counters() : tx_[pair].ring_counters(), vec, &doorbell, &kept);
+    if (!vq) return false;
+    if (kept) rx_interrupts_ |= 1u << pair;
     if (is_rx) {
-      rx_[pair].attach(std::move(*vq), *pools[pair], mergeable, virtio::Doorbell(doorbell, q));
+      rx_[pair].attach(std::move(*vq), *pools[pair], mergeable, doorbell);
     } else {
-      tx_[pair].attach(std::move(*vq), region.data(), virtio::Doorbell(doorbell, q));
+      tx_[pair].attach(std::move(*vq), region.data(), doorbell);
     }
   }
   pairs_ = 1;

@@ -33,8 +33,10 @@ inline constexpr uint8_t kSpuriousVector = 0xff;
 bool interrupts_init() noexcept;
 // This CPU's local APIC is set up.
 bool interrupts_ready() noexcept;
-// The MSI message address that raises a vector on this vCPU.
+// The MSI message address that raises a vector on this vCPU, or on the local APIC
+// with this id (nfv-vmm gives vCPU k APIC id k).
 uint64_t msi_address() noexcept;
+uint64_t msi_address(unsigned apic_id) noexcept;
 // Waits with interrupts enabled until one arrives or `max_ns` passed (this CPU).
 void halt_until_interrupt(uint64_t max_ns) noexcept;
 

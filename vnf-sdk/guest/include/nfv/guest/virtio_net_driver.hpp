@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "nfv/guest/boot_abi.hpp"
 #include "nfv/memory/shared_region.hpp"
@@ -58,6 +59,14 @@ class GuestNetDevice {
   uint8_t* bar_ = nullptr;
   const DeviceInfo* info_ = nullptr;
   bool setup_msix(uint8_t vector, unsigned entries);
+  // Queue `index`: size min(the device's maximum, want_size), rings carved from packet
+  // memory and touched once, MSI-X entry `vector` (0xffff: none), its addresses, enabled.
+  // Empty (after printing why) on failure. *doorbell: its notify address; *vector_kept:
+  // the device accepted the vector.
+  std::optional<virtio::SplitVirtqueue> setup_queue(uint8_t* common, uint16_t index, uint16_t want_size,
+                                                    const SharedRegion& region, RegionCarver& carver,
+                                                    virtio::SplitQueueCounters* counters, uint16_t vector,
+                                                    virtio::Doorbell* doorbell, bool* vector_kept);
   bool set_pairs(uint8_t* common, const SharedRegion& region, RegionCarver& carver, uint16_t max_pairs,
                  unsigned pairs);
   uint64_t features_ = 0;
