@@ -34,9 +34,9 @@ void VirtioNetCtrlQueue::configure(uint16_t size, uint64_t desc_gpa, uint64_t av
 }
 
 bool VirtioNetCtrlQueue::read_chain(const GuestMemory& memory, uint16_t head, uint8_t* cmd, uint32_t& cmd_len,
-                                    uint64_t& ack_gpa) noexcept {
+                                    uint8_t*& ack) noexcept {
   cmd_len = 0;
-  ack_gpa = 0;
+  ack = nullptr;
   bool writable_seen = false;
   uint16_t i = head;
   for (uint32_t hops = 0; hops < size_; ++hops) {  // bounded: a loop ends here
@@ -46,14 +46,15 @@ bool VirtioNetCtrlQueue::read_chain(const GuestMemory& memory, uint16_t head, ui
     Desc d;
     std::memcpy(&d, dp, sizeof d);  // one copy: the driver cannot change it under the checks
     if ((d.flags & virtio::VIRTQ_DESC_F_INDIRECT) != 0 || d.len == 0) return false;
-    if (memory.translate(d.addr, d.len) == nullptr) return false;
+    uint8_t* data = memory.translate(d.addr, d.len);
+    if (data == nullptr) return false;
     if ((d.flags & virtio::VIRTQ_DESC_F_WRITE) != 0) {
-      if (!writable_seen) ack_gpa = d.addr;  // the ack is the first writable byte
+      if (!writable_seen) ack = data;  // the ack is the first writable byte
       writable_seen = true;
     } else {
       if (writable_seen) return false;  // 2.7.4.2: readable descriptors come first
       if (d.len > kMaxCommand - cmd_len) return false;
-      std::memcpy(cmd + cmd_len, memory.translate(d.addr, d.len), d.len);
+      std::memcpy(cmd + cmd_len, data, d.len);
       cmd_len += d.len;
     }
     if ((d.flags & virtio::VIRTQ_DESC_F_NEXT) == 0) return writable_seen && cmd_len >= 2;
@@ -84,8 +85,8 @@ VirtioNetCtrlQueue::Result VirtioNetCtrlQueue::process(const GuestMemory& memory
     const uint16_t head = load16(avail + 4 + 2u * (last_avail_ % size_));
     uint8_t cmd[kMaxCommand];
     uint32_t len = 0;
-    uint64_t ack_gpa = 0;
-    if (!read_chain(memory, head, cmd, len, ack_gpa)) {
+    uint8_t* ack_byte = nullptr;
+    if (!read_chain(memory, head, cmd, len, ack_byte)) {
       ++counters_.bad_chains;
       r.outcome = Outcome::broken;
       break;
@@ -101,7 +102,7 @@ VirtioNetCtrlQueue::Result VirtioNetCtrlQueue::process(const GuestMemory& memory
       }
     }
     if (ack != VIRTIO_NET_OK) ++counters_.refused;
-    *memory.translate(ack_gpa, 1) = ack;  // checked in read_chain
+    *ack_byte = ack;  // translated and checked in read_chain
     // Used element {id, len = bytes written}, then the index with release (2.7.8).
     const uint32_t elem[2] = {head, 1};
     std::memcpy(used + 4 + 8u * (used_idx % size_), elem, sizeof elem);

@@ -59,8 +59,8 @@ class VirtioNetCtrlQueue {
   const CtrlQueueCounters& counters() const noexcept { return counters_; }
 
  private:
-  // One chain: its readable bytes into cmd, the ack's address. False: malformed.
-  bool read_chain(const GuestMemory& memory, uint16_t head, uint8_t* cmd, uint32_t& cmd_len, uint64_t& ack_gpa) noexcept;
+  // One chain: its readable bytes into cmd, the ack byte (translated). False: malformed.
+  bool read_chain(const GuestMemory& memory, uint16_t head, uint8_t* cmd, uint32_t& cmd_len, uint8_t*& ack) noexcept;
 
   uint16_t size_ = 0;
   uint64_t desc_ = 0, avail_ = 0, used_ = 0;
