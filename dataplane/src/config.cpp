@@ -439,6 +439,12 @@ std::string port_key_list(Only only) {
   return out;
 }
 
+// A vhost-user port with neither 'path' nor a socket_dir to take one from.
+Error no_path(const Checker& c, Where where, const std::string& port) {
+  return c.fail(where, "vhost-user port '" + port + "' has no 'path' key",
+                "a 'path' key: " + std::string(kSocketPathExpected) + " (or a [switch] 'socket_dir')");
+}
+
 // The socket of a vhost-user port that has no 'path': DIR/NAME.sock.
 Result<std::string> socket_in_dir(const Checker& c, Where where, const std::string& dir, const std::string& port) {
   std::string path = dir + "/" + port + ".sock";
@@ -500,8 +506,7 @@ Result<PortConfig> check_port(const Checker& c, const Node& table, bool path_lat
                   "either an access 'vlan' or a 'trunk' list, not both");
   }
   if (port.type == PortType::vhost_user && present("path") == nullptr && !path_later)
-    return c.fail(table.where, "vhost-user port '" + port.name + "' has no 'path' key",
-                  "a 'path' key: " + std::string(kSocketPathExpected) + " (or a [switch] 'socket_dir')");
+    return no_path(c, table.where, port.name);
   if (port.type == PortType::ethdev && present("devargs") == nullptr)
     return c.fail(table.where, "ethdev port '" + port.name + "' has no 'devargs' key",
                   "a 'devargs' key: " + std::string(kDevargsExpected));
@@ -748,9 +753,7 @@ Status apply_socket_dir(const Checker& c, const Node& root, SwitchConfig& cfg) {
     PortConfig& p = cfg.ports[i];
     if (p.type != PortType::vhost_user || !p.path.empty()) continue;
     const Node& table = ports->value.items[i];
-    if (cfg.socket_dir.empty())
-      return c.fail(table.where, "vhost-user port '" + p.name + "' has no 'path' key",
-                    "a 'path' key: " + std::string(kSocketPathExpected) + " (or a [switch] 'socket_dir')");
+    if (cfg.socket_dir.empty()) return no_path(c, table.where, p.name);
     auto path = socket_in_dir(c, table.where, cfg.socket_dir, p.name);
     if (!path) return std::move(path).error();
     for (const PortConfig& other : cfg.ports)
