@@ -200,7 +200,6 @@ Result<GeneratorSpec> check_generator(const Checker& c, const toml::table& table
       if (v == nullptr) return c.wrong_kind(*m.value, "'idle'", kExpected);
       if (v->get() != "poll" && v->get() != "yield") return c.fail(at, "'idle' is " + quote(v->get()), kExpected);
       g.yield = v->get() == "yield";
-      g.idle_at = at;
     } else if (m.key == "args") {
       auto a = c.strings(*m.value, "'args'", kArgsExpected, true, nullptr);
       if (!a) return std::move(a).error();

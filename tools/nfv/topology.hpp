@@ -80,7 +80,7 @@ struct GeneratorSpec {
   std::optional<unsigned> cpu;
   bool yield = false;                 // idle = "yield": nfv-gen --idle yield, not a busy poller
   std::vector<std::string> args;      // extra nfv-gen arguments
-  Where at, port_at, rx_port_at, cpu_at, idle_at;
+  Where at, port_at, rx_port_at, cpu_at;
 };
 
 struct Topology {
